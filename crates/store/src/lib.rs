@@ -1,0 +1,143 @@
+//! The capsurvey store: one database (an SQLite file by default, PostgreSQL for several users)
+//! behind sea-orm, with its migrations and the operations every import shares.
+//!
+//! Invariants kept here:
+//! - a survey version, once stored, never changes (a changed definition needs a new version);
+//! - the same file (by content hash) is imported once per kind;
+//! - every change goes through a transaction and leaves an audit-log row.
+
+#![warn(missing_docs)]
+
+pub mod entity;
+mod migration;
+pub mod ops;
+pub mod testing;
+
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm_migration::MigratorTrait;
+
+pub use migration::Migrator;
+pub use ops::*;
+pub use sea_orm;
+
+/// The database used when neither `--db` nor `CAPSURVEY_DB` says otherwise.
+pub const DEFAULT_DB: &str = "capsurvey.db";
+
+/// Errors of the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened.
+    #[error("cannot open database {url}: {source}")]
+    Open {
+        /// The URL tried (without password).
+        url: String,
+        /// What the driver said.
+        source: sea_orm::DbErr,
+    },
+    /// A query failed.
+    #[error("database error: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    /// A stored survey version was changed in its file without a new version number.
+    #[error(
+        "survey `{survey}` version {version} is already in use with different content \
+         (stored hash {stored}, file hash {file}): raise `version` in the definition to make a new version"
+    )]
+    VersionChanged {
+        /// Survey id.
+        survey: String,
+        /// Version number.
+        version: u32,
+        /// Hash in the database.
+        stored: String,
+        /// Hash of the file.
+        file: String,
+    },
+    /// Something named does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// Stored JSON could not be read.
+    #[error("stored data is not valid: {0}")]
+    Corrupt(String),
+    /// Someone else changed the record first (optimistic locking).
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// Result with a [`StoreError`].
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// An open database with an up-to-date schema.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+/// Turns what a person types (`capsurvey.db`, `sqlite:x.db`, `postgres://…`) into a database URL.
+pub fn database_url(spec: &str) -> String {
+    if spec.starts_with("postgres://") || spec.starts_with("postgresql://") {
+        spec.to_owned()
+    } else if let Some(rest) = spec.strip_prefix("sqlite:") {
+        let path = rest.trim_start_matches("//");
+        if path.contains('?') || path == ":memory:" {
+            spec.to_owned()
+        } else {
+            format!("sqlite://{path}?mode=rwc")
+        }
+    } else {
+        format!("sqlite://{spec}?mode=rwc")
+    }
+}
+
+fn redact(url: &str) -> String {
+    // postgres://user:secret@host → postgres://user:***@host
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if url[s + 3..at].contains(':') => {
+            let colon = s + 3 + url[s + 3..at].find(':').unwrap_or(0);
+            format!("{}:***{}", &url[..colon], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Store {
+    /// Opens (creating an SQLite file if needed) and migrates the database named by `spec`.
+    pub async fn open(spec: &str) -> Result<Store> {
+        Self::open_with(ConnectOptions::new(database_url(spec))).await
+    }
+
+    /// Opens with explicit connection options (tests use this to pick a PostgreSQL schema).
+    pub async fn open_with(mut opts: ConnectOptions) -> Result<Store> {
+        let url = opts.get_url().to_owned();
+        opts.sqlx_logging(false);
+        if url.starts_with("sqlite:") && url.contains(":memory:") {
+            // Each pooled connection would get its own empty in-memory database.
+            opts.max_connections(1);
+        }
+        let db = Database::connect(opts)
+            .await
+            .map_err(|source| StoreError::Open {
+                url: redact(&url),
+                source,
+            })?;
+        if db.get_database_backend() == DbBackend::Sqlite {
+            // WAL lets the review server read while an import writes; the busy timeout makes the
+            // second writer wait instead of failing.
+            db.execute_unprepared(
+                "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
+            )
+            .await?;
+        }
+        Migrator::up(&db, None).await?;
+        Ok(Store { db })
+    }
+
+    /// The underlying connection, for crates that run their own queries.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Which database engine this is.
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+}

@@ -1,0 +1,15 @@
+//! Schema migrations, one per file (sea-orm names a migration after its file).
+
+use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_initial;
+
+/// Applies every migration in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261121_000001_initial::Migration)]
+    }
+}
