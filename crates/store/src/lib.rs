@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+pub mod answers;
 pub mod entity;
 mod migration;
 pub mod ops;
@@ -16,6 +17,7 @@ pub mod testing;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 use sea_orm_migration::MigratorTrait;
 
+pub use answers::*;
 pub use migration::Migrator;
 pub use ops::*;
 pub use sea_orm;

@@ -205,3 +205,10 @@ pub async fn status<C: ConnectionTrait>(conn: &C) -> Result<Vec<SurveyStatus>> {
 pub async fn audit_count<C: ConnectionTrait>(conn: &C) -> Result<u64> {
     Ok(audit_log::Entity::find().count(conn).await?)
 }
+
+/// Number of facilities on the roster.
+pub async fn facility_count<C: ConnectionTrait>(conn: &C) -> Result<u64> {
+    Ok(crate::entity::facilities::Entity::find()
+        .count(conn)
+        .await?)
+}
