@@ -6,8 +6,9 @@
 //! - the same value again changes nothing;
 //! - a different value from the same channel (a newer reply) supersedes the old one, which stays
 //!   as history with `superseded_by`;
-//! - a different value from another channel (FAX versus CSV) is kept under review beside the
-//!   accepted one, with a conflict task: nothing is silently overwritten;
+//! - a different value from another channel (FAX versus CSV), or from another copy of the same
+//!   faxed page, is kept under review beside the accepted one, with a conflict task: nothing is
+//!   silently overwritten;
 //! - a person's decision supersedes whatever was there;
 //! - what the machine is unsure of is stored with status `review` and a task, never accepted.
 
@@ -67,7 +68,7 @@ pub enum Put {
     Inserted(i64),
     /// The same value was already accepted.
     Unchanged(i64),
-    /// A newer value from the same channel replaced the old one.
+    /// A newer value from the same channel (a newer CSV) replaced the old one.
     Superseded {
         /// The replaced answer.
         old: i64,
@@ -258,7 +259,11 @@ pub async fn put_answer<C: ConnectionTrait>(
     if current.value == encode(&value) {
         return Ok(Put::Unchanged(current.id));
     }
-    if current.source_kind == src.kind.as_str() || src.kind == SourceKind::Person {
+    // A newer CSV replaces an older one; but two different faxes of the same page are two copies,
+    // and which one is right is for a person to say.
+    let same_channel = current.source_kind == src.kind.as_str()
+        && !(src.kind == SourceKind::Scan && current.scanned_page_id != src.scanned_page_id);
+    if same_channel || src.kind == SourceKind::Person {
         let new = insert_answer(
             conn,
             response.id,

@@ -225,3 +225,58 @@ async fn unsure_readings_wait_for_review_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_second_fax_copy_that_disagrees_is_a_conflict() {
+    each_backend(|db| async move {
+        let conn = db.store.db();
+        let r = setup(conn).await;
+        let page = |id| Source {
+            scanned_page_id: Some(id),
+            ..src(SourceKind::Scan, "fax")
+        };
+        // Pages must exist for the foreign key.
+        for hash in ["p1", "p2"] {
+            capsurvey_store::entity::scanned_pages::ActiveModel {
+                content_hash: Set(hash.into()),
+                source_file: Set("x.tif".into()),
+                page_index: Set(0),
+                status: Set("identified".into()),
+                created_at: Set(now()),
+                ..Default::default()
+            }
+            .insert(conn)
+            .await
+            .unwrap();
+        }
+        let yes = Some(Value::Bool(true));
+        put_answer(conn, &r, "q1", yes.clone(), Some(0.99), &page(1), "t")
+            .await
+            .unwrap();
+        let same = put_answer(conn, &r, "q1", yes, Some(0.99), &page(2), "t")
+            .await
+            .unwrap();
+        assert!(
+            matches!(same, Put::Unchanged(_)),
+            "an agreeing copy changes nothing"
+        );
+        let other = put_answer(
+            conn,
+            &r,
+            "q1",
+            Some(Value::Bool(false)),
+            Some(0.99),
+            &page(2),
+            "t",
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(other, Put::Conflict { .. }),
+            "{}: {other:?}",
+            db.backend
+        );
+        db
+    })
+    .await;
+}

@@ -208,6 +208,10 @@ pub struct Choice {
     /// "None of these": excludes every other option of a `multiple` question.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub exclusive: bool,
+    /// The capability choosing this option shows (「24時間往診」, 「人工呼吸器」), for handout grids
+    /// and facility lists. Overrides the question's `capability` for this option.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capability: Option<String>,
 }
 
 /// What is written beside an option.
