@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+pub mod frame;
 mod model;
 pub mod pagecode;
 

@@ -18,6 +18,9 @@
 //! - **PNG** and **JPEG** (one page).
 //!
 //! Every error names the file, the page where there is one, and what to do about it.
+//!
+//! [`recognize`] then reads a decoded page: [`identify`] finds the registration marks and the
+//! page code, [`read_page`] decides every answer box and field, [`crop`] cuts review images.
 
 #![warn(missing_docs)]
 
@@ -26,6 +29,7 @@ mod error;
 mod page;
 mod pdf;
 mod raster;
+pub mod recognize;
 mod tiff;
 
 use std::fmt;
@@ -36,6 +40,11 @@ use std::path::Path;
 
 pub use error::{PageError, PageErrorKind, ScanError};
 pub use page::{DEFAULT_DPI, MAX_PIXELS, PageImage};
+pub use recognize::{
+    BoxReading, BoxState, FieldReading, FieldStatus, Identified, PageReading, Registration,
+    Transform, TransformSummary, Unidentified, UnidentifiedReason, crop, encode_png, identify,
+    read_code, read_page, register,
+};
 
 /// The file formats this crate reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

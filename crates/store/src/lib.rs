@@ -10,16 +10,22 @@
 
 pub mod answers;
 pub mod entity;
+pub mod mailings;
 mod migration;
 pub mod ops;
+pub mod pages;
+pub mod review;
 pub mod testing;
+pub mod users;
 
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 use sea_orm_migration::MigratorTrait;
 
 pub use answers::*;
+pub use mailings::*;
 pub use migration::Migrator;
 pub use ops::*;
+pub use pages::*;
 pub use sea_orm;
 
 /// The database used when neither `--db` nor `CAPSURVEY_DB` says otherwise.

@@ -9,4 +9,6 @@ pub mod mailings;
 pub mod responses;
 pub mod review_tasks;
 pub mod scanned_pages;
+pub mod sessions;
 pub mod survey_versions;
+pub mod users;

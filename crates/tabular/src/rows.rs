@@ -1,0 +1,328 @@
+//! One record of a file to one row of answers: the facility, and a value or a misfit per field.
+
+use capsurvey_survey::Value;
+
+use crate::header::{Plan, Source};
+use crate::read::Record;
+use crate::text::{self, Mark};
+use crate::values::{Cell, Misfit, Picked, ValueMap};
+
+/// How a row names its facility.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FacilityKey {
+    /// The facility's code (医療機関コード, 事業所番号, local code).
+    Code(String),
+    /// The form's mailing code (管理No).
+    Form(String),
+    /// Both: they must agree.
+    Both {
+        /// The facility code.
+        code: String,
+        /// The form code.
+        form: String,
+    },
+}
+
+impl std::fmt::Display for FacilityKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FacilityKey::Code(c) => write!(f, "facility code {c}"),
+            FacilityKey::Form(c) => write!(f, "管理No {c}"),
+            FacilityKey::Both { code, form } => write!(f, "facility code {code} / 管理No {form}"),
+        }
+    }
+}
+
+/// A value that does not fit its question, with what a reviewer needs to find it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueProblem {
+    /// The cell text as written (for option columns: `column=text` pairs).
+    pub raw: String,
+    /// The column name(s).
+    pub column: String,
+    /// Why it does not fit.
+    pub reason: String,
+}
+
+/// One answer of a row: the field (index into the survey's fields; see [`Plan::field_key`]) and
+/// its value or the problem. The value is kept compactly; [`Plan::value`] gives it as a
+/// [`Value`] (`None` for 無回答).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// Index of the field in [`crate::SurveyIndex::fields`].
+    pub field: u16,
+    pub(crate) cell: Result<Cell, Box<ValueProblem>>,
+}
+
+impl Answer {
+    /// The problem, if the cell does not fit its question.
+    pub fn problem(&self) -> Option<&ValueProblem> {
+        self.cell.as_ref().err().map(|b| &**b)
+    }
+}
+
+/// Where a record is in its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Pos {
+    /// 1-based physical line where the record starts.
+    pub line: u64,
+    /// 1-based row as a spreadsheet shows it (the header is row 1 unless it is lower down);
+    /// differs from `line` only after cells with line breaks.
+    pub row: u64,
+}
+
+/// One data row read from a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Where it is.
+    pub pos: Pos,
+    /// Whose reply it is.
+    pub facility: FacilityKey,
+    /// One entry per field the file answers, in survey order.
+    pub answers: Vec<Answer>,
+    /// The text answers of the row, one after the other (answers hold ranges of it).
+    pub(crate) text: String,
+}
+
+impl Plan {
+    /// The value of an answer of a row: `Ok(None)` is 無回答, `Err` the problem.
+    pub fn value<'r>(&self, row: &'r Row, answer: &'r Answer) -> Result<Option<Value>, &'r ValueProblem> {
+        match &answer.cell {
+            Ok(c) => Ok(self.index.fields[answer.field as usize].value(c, &row.text)),
+            Err(p) => Err(p),
+        }
+    }
+
+    /// The value of the field with this key in a row, if the file answers it (for tests and
+    /// tools; the importer goes through [`Plan::value`]).
+    pub fn value_of<'r>(&self, row: &'r Row, key: &str) -> Option<Result<Option<Value>, &'r ValueProblem>> {
+        row.answers
+            .iter()
+            .find(|a| self.field_key(a.field as usize) == key)
+            .map(|a| self.value(row, a))
+    }
+}
+
+/// Why a whole row could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RowProblem {
+    /// More or fewer cells than the header.
+    #[error("{found} cells where the header has {expected}{hint}")]
+    CellCount {
+        /// Cells in the header.
+        expected: usize,
+        /// Cells in this row.
+        found: usize,
+        /// A hint (an unquoted comma, a cut-off last line).
+        hint: String,
+    },
+    /// Neither a facility code nor a form code.
+    #[error("no facility code{0}: the row cannot be matched to a facility")]
+    NoFacility(String),
+    /// The row names another survey in its `survey` column.
+    #[error("the row is for survey `{row}` but the file is read as `{file}`")]
+    OtherSurvey {
+        /// The row's survey.
+        row: String,
+        /// The survey of the file.
+        file: String,
+    },
+    /// The facility or form code is not in the database (or does not fit the survey).
+    #[error("{0}")]
+    Unmatched(String),
+}
+
+/// A row that was not read, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// Where it is.
+    pub pos: Pos,
+    /// Why.
+    pub problem: RowProblem,
+}
+
+impl RowError {
+    /// `file:line (row N): reason`, the form every row message takes.
+    pub fn display_in(&self, file: &str) -> String {
+        if self.pos.row == self.pos.line {
+            format!("{file}:{}: {}", self.pos.line, self.problem)
+        } else {
+            format!(
+                "{file}:{} (row {}): {}",
+                self.pos.line, self.pos.row, self.problem
+            )
+        }
+    }
+}
+
+/// What reading one record gave.
+#[derive(Debug)]
+pub(crate) enum Read {
+    /// A row of answers.
+    Row(Row),
+    /// Every cell empty: not a row (Excel leaves these at the end of sheets).
+    Blank,
+    /// A broken row.
+    Error(RowProblem),
+}
+
+fn code_cell(s: &str) -> String {
+    // Codes are compared as written, minus width and padding: 「１３１２３４５６７８」 = 1312345678.
+    let t = text::trim(s);
+    if t.bytes().all(|b| b.is_ascii_graphic()) {
+        return t.to_owned();
+    }
+    text::fold(t).chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+impl Plan {
+    /// Reads one record (cells as `&str`).
+    pub(crate) fn read_record<R: Record + ?Sized>(
+        &self,
+        pos: Pos,
+        cells: &R,
+        last_in_file_unterminated: bool,
+    ) -> Read {
+        let n = cells.len();
+        if (0..n).all(|i| text::trim(cells.cell(i)).is_empty()) {
+            return Read::Blank;
+        }
+        let expected = self.columns.len();
+        if n != expected {
+            // Trailing empty cells (a habit of some exporters) are harmless.
+            let extra_blank =
+                n > expected && (expected..n).all(|i| text::trim(cells.cell(i)).is_empty());
+            if !extra_blank {
+                let hint = if last_in_file_unterminated && n < expected {
+                    ": the file ends in the middle of this row (cut off?)".to_owned()
+                } else if n > expected {
+                    ": a comma inside a value needs the value in double quotes (\"1,234\")".to_owned()
+                } else {
+                    String::new()
+                };
+                return Read::Error(RowProblem::CellCount {
+                    expected,
+                    found: n,
+                    hint,
+                });
+            }
+        }
+        let code = self.facility.map(|c| code_cell(cells.cell(c))).filter(|c| !c.is_empty());
+        let form = self.form.map(|c| code_cell(cells.cell(c))).filter(|c| !c.is_empty());
+        let facility = match (code, form) {
+            (Some(code), Some(form)) => FacilityKey::Both { code, form },
+            (Some(code), None) => FacilityKey::Code(code),
+            (None, Some(form)) => FacilityKey::Form(form),
+            (None, None) => {
+                let cols: Vec<&str> = [self.facility, self.form]
+                    .into_iter()
+                    .flatten()
+                    .map(|c| self.columns[c].name.as_str())
+                    .collect();
+                return Read::Error(RowProblem::NoFacility(format!(" in {}", cols.join(" or "))));
+            }
+        };
+        if let Some(c) = self.survey_col {
+            let s = text::key(cells.cell(c));
+            if !s.is_empty() && s != self.index.id() {
+                return Read::Error(RowProblem::OtherSurvey {
+                    row: s,
+                    file: self.index.id().to_owned(),
+                });
+            }
+        }
+        let mut answers = Vec::with_capacity(self.outputs.len());
+        // Text answers of the row go into one buffer; sized so that it rarely grows.
+        let mut buf = String::with_capacity(if self.has_text { 128 } else { 0 });
+        for out in &self.outputs {
+            let spec = &self.index.fields[out.field];
+            let question = &self.index.questions[spec.question];
+            let maps: &[&ValueMap] = match &out.values {
+                Some(v) => &[v][..],
+                None => &[],
+            };
+            let value = match &out.source {
+                Source::Cell(c) => spec.convert(question, cells.cell(*c), maps, &mut buf).map_err(|Misfit(reason)| {
+                    Box::new(ValueProblem {
+                        raw: cells.cell(*c).to_owned(),
+                        column: self.columns[*c].name.clone(),
+                        reason,
+                    })
+                }),
+                Source::Flags(flags) => self.read_flags(out.field, flags, cells, maps),
+            };
+            answers.push(Answer {
+                field: out.field as u16,
+                cell: value,
+            });
+        }
+        Read::Row(Row {
+            pos,
+            facility,
+            answers,
+            text: buf,
+        })
+    }
+
+    /// One value from option columns: the ticked options; わからない if only 「−」s; 無回答 if
+    /// nothing is ticked.
+    fn read_flags<R: Record + ?Sized>(
+        &self,
+        field: usize,
+        flags: &[(usize, usize)],
+        cells: &R,
+        maps: &[&ValueMap],
+    ) -> Result<Cell, Box<ValueProblem>> {
+        let spec = &self.index.fields[field];
+        let question = &self.index.questions[spec.question];
+        let mut ticked: Vec<(usize, usize)> = Vec::new();
+        let mut unknown = false;
+        let problem = |reason: String, cols: &[usize]| {
+            Box::new(ValueProblem {
+                raw: cols
+                    .iter()
+                    .map(|&c| format!("{}={}", self.columns[c].name, cells.cell(c)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                column: cols
+                    .iter()
+                    .map(|&c| self.columns[c].name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                reason,
+            })
+        };
+        for &(col, option) in flags {
+            match spec.flag(option, cells.cell(col), maps) {
+                Ok(Mark::Yes) => ticked.push((col, option)),
+                Ok(Mark::Unknown) => unknown = true,
+                Ok(_) => {}
+                Err(Misfit(reason)) => return Err(problem(reason, &[col])),
+            }
+        }
+        if ticked.is_empty() {
+            return Ok(if unknown { Cell::Unknown } else { Cell::Blank });
+        }
+        let cols: Vec<usize> = ticked.iter().map(|t| t.0).collect();
+        let cell = match spec.kind {
+            capsurvey_survey::FieldKind::Single => {
+                if ticked.len() > 1 {
+                    return Err(problem(
+                        "two answers to a single choice: only one option may be ticked".into(),
+                        &cols,
+                    ));
+                }
+                Cell::Choice(ticked[0].1 as u16)
+            }
+            _ => {
+                let mut picked = Picked::default();
+                for t in &ticked {
+                    picked.insert(t.1);
+                }
+                Cell::Choices(picked)
+            }
+        };
+        spec.check(question, cell)
+            .map_err(|Misfit(reason)| problem(reason, &cols))
+    }
+}
