@@ -11,7 +11,11 @@ fn root() -> PathBuf {
 }
 
 fn fixture(name: &str) -> String {
-    root().join("fixtures/replies").join(name).display().to_string()
+    root()
+        .join("fixtures/replies")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 fn capsurvey(db: &Path, args: &[&str]) -> Output {
@@ -36,7 +40,9 @@ fn text(o: &Output) -> (String, String) {
 fn load_roster(db: &Path) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let store = capsurvey_store::Store::open(&db.display().to_string()).await.unwrap();
+        let store = capsurvey_store::Store::open(&db.display().to_string())
+            .await
+            .unwrap();
         let list = std::fs::read_to_string(fixture("roster/facilities.csv")).unwrap();
         for line in list.lines().skip(1) {
             let c: Vec<&str> = line.split(',').collect();
@@ -71,27 +77,59 @@ fn import_reports_rows_and_fails_for_a_truncated_file() {
     args.extend(files.iter().map(String::as_str));
     let out = capsurvey(&db, &args);
     let (stdout, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1), "a file failed entirely\n{stdout}\n{stderr}");
-    assert!(stdout.contains("dental-utf8bom-ids.csv: imported as dental v1"), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a file failed entirely\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("dental-utf8bom-ids.csv: imported as dental v1"),
+        "{stdout}"
+    );
     assert!(stdout.contains("Shift_JIS (CP932)"), "{stdout}");
     assert!(
-        stdout.contains("row not imported: dental-messy.csv:7 (row 5): unknown facility code 1399999999"),
+        stdout.contains(
+            "row not imported: dental-messy.csv:7 (row 5): unknown facility code 1399999999"
+        ),
         "{stdout}"
     );
     assert!(stdout.contains("6 sent to review"), "{stdout}");
-    assert!(stdout.contains("visiting-nurse.xlsx: imported as visiting-nurse v1"), "{stdout}");
-    assert!(stderr.contains("dental-truncated.csv") && stderr.contains("truncated"), "{stderr}");
-    assert!(stderr.contains("nothing from this file was imported"), "{stderr}");
-    assert!(stdout.contains("5 file(s): 4 imported, 0 skipped"), "{stdout}");
+    assert!(
+        stdout.contains("visiting-nurse.xlsx: imported as visiting-nurse v1"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("dental-truncated.csv") && stderr.contains("truncated"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("nothing from this file was imported"),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("5 file(s): 4 imported, 0 skipped"),
+        "{stdout}"
+    );
 
     // Again, without the broken file: everything is skipped, nothing fails.
     let mut args = vec!["replies", "import"];
-    args.extend(files.iter().filter(|f| !f.contains("truncated")).map(String::as_str));
+    args.extend(
+        files
+            .iter()
+            .filter(|f| !f.contains("truncated"))
+            .map(String::as_str),
+    );
     let out = capsurvey(&db, &args);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("dental-messy.csv: skipped, the same file was imported on"), "{stdout}");
-    assert!(stdout.contains("4 file(s): 0 imported, 4 skipped"), "{stdout}");
+    assert!(
+        stdout.contains("dental-messy.csv: skipped, the same file was imported on"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("4 file(s): 0 imported, 4 skipped"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -99,7 +137,16 @@ fn survey_and_mapping_options() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("replies.db");
     load_roster(&db);
-    let out = capsurvey(&db, &["replies", "import", "--survey", "nope", &fixture("dental-messy.csv")]);
+    let out = capsurvey(
+        &db,
+        &[
+            "replies",
+            "import",
+            "--survey",
+            "nope",
+            &fixture("dental-messy.csv"),
+        ],
+    );
     let (_, stderr) = text(&out);
     assert!(!out.status.success());
     assert!(stderr.contains("no survey `nope`"), "{stderr}");
@@ -116,10 +163,16 @@ fn survey_and_mapping_options() {
     );
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("imported as homecare-clinic v1"), "{stdout}");
+    assert!(
+        stdout.contains("imported as homecare-clinic v1"),
+        "{stdout}"
+    );
     assert!(stdout.contains("by mapping"), "{stdout}");
 
     let out = capsurvey(&db, &["replies", "import", "--help"]);
     let (stdout, _) = text(&out);
-    assert!(stdout.contains("--mapping <FILE>") && stdout.contains("docs/replies-format.md"), "{stdout}");
+    assert!(
+        stdout.contains("--mapping <FILE>") && stdout.contains("docs/replies-format.md"),
+        "{stdout}"
+    );
 }

@@ -28,7 +28,8 @@ fn surveys() -> Vec<(String, Survey, Layout)> {
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(&path).unwrap();
-        let parsed = capsurvey_survey::parse_survey(&name, &text).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let parsed = capsurvey_survey::parse_survey(&name, &text)
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         let layout = capsurvey_forms::form::layout(&parsed.survey, &parsed.content_hash);
         out.push((name, parsed.survey, layout));
     }
@@ -44,12 +45,29 @@ fn largest_blob(img: &PageImage, truth: &PageTruth, r: &Rect) -> (usize, f64) {
         let (u, v) = (u - m[2], v - m[5]);
         ((m[4] * u - m[1] * v) / det, (-m[3] * u + m[0] * v) / det)
     };
-    let corners = [(r.x, r.y), (r.x + r.w, r.y), (r.x, r.y + r.h), (r.x + r.w, r.y + r.h)]
-        .map(|(x, y)| (m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]));
-    let x0 = corners.iter().map(|c| c.0).fold(f64::MAX, f64::min).floor().max(0.0) as i64;
-    let x1 = (corners.iter().map(|c| c.0).fold(f64::MIN, f64::max).ceil() as i64).min(img.width as i64);
-    let y0 = corners.iter().map(|c| c.1).fold(f64::MAX, f64::min).floor().max(0.0) as i64;
-    let y1 = (corners.iter().map(|c| c.1).fold(f64::MIN, f64::max).ceil() as i64).min(img.height as i64);
+    let corners = [
+        (r.x, r.y),
+        (r.x + r.w, r.y),
+        (r.x, r.y + r.h),
+        (r.x + r.w, r.y + r.h),
+    ]
+    .map(|(x, y)| (m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]));
+    let x0 = corners
+        .iter()
+        .map(|c| c.0)
+        .fold(f64::MAX, f64::min)
+        .floor()
+        .max(0.0) as i64;
+    let x1 =
+        (corners.iter().map(|c| c.0).fold(f64::MIN, f64::max).ceil() as i64).min(img.width as i64);
+    let y0 = corners
+        .iter()
+        .map(|c| c.1)
+        .fold(f64::MAX, f64::min)
+        .floor()
+        .max(0.0) as i64;
+    let y1 =
+        (corners.iter().map(|c| c.1).fold(f64::MIN, f64::max).ceil() as i64).min(img.height as i64);
     if x1 <= x0 || y1 <= y0 {
         return (0, 0.0);
     }
@@ -152,11 +170,15 @@ fn dark_share(img: &PageImage, truth: &PageTruth, outer: &Rect, inner: Option<&R
     while y < outer.y + outer.h {
         let mut x = outer.x;
         while x < outer.x + outer.w {
-            let skip = inner.is_some_and(|r| x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h);
+            let skip =
+                inner.is_some_and(|r| x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h);
             if !skip {
                 let px = (m[0] * x + m[1] * y + m[2]).floor();
                 let py = (m[3] * x + m[4] * y + m[5]).floor();
-                if let Some(v) = img.get(px as u32, py as u32).filter(|_| px >= 0.0 && py >= 0.0) {
+                if let Some(v) = img
+                    .get(px as u32, py as u32)
+                    .filter(|_| px >= 0.0 && py >= 0.0)
+                {
                     n += 1;
                     dark += (v < 128) as usize;
                 }
@@ -167,7 +189,6 @@ fn dark_share(img: &PageImage, truth: &PageTruth, outer: &Rect, inner: Option<&R
     }
     dark as f64 / n.max(1) as f64
 }
-
 
 fn ok(expected: Expected, state: BoxState) -> bool {
     matches!(
@@ -200,10 +221,16 @@ fn run(profile: Profile, replies: u64, stats: &mut Stats) {
             for (img, truth) in simulate_reply(layout, survey, code, &answers, profile, seed) {
                 let want = truth.identity.readable_code().expect("form pages only");
                 let id = identify(&img).unwrap_or_else(|e| {
-                    panic!("{name} reply {r} page {:?} {profile:?}: {e}", truth.layout_page)
+                    panic!(
+                        "{name} reply {r} page {:?} {profile:?}: {e}",
+                        truth.layout_page
+                    )
                 });
                 assert_eq!(id.code, want, "{name} reply {r} {profile:?}");
-                assert_eq!(id.upside_down, truth.upside_down, "{name} reply {r} {profile:?}");
+                assert_eq!(
+                    id.upside_down, truth.upside_down,
+                    "{name} reply {r} {profile:?}"
+                );
                 stats.pages += 1;
                 let page = layout.page(id.code.page).expect("layout page");
                 let reading = read_page(&img, &id, page, survey);
@@ -237,8 +264,14 @@ fn run(profile: Profile, replies: u64, stats: &mut Stats) {
                         continue;
                     }
                     let (empty_share, empty_blob, seen) = noise[group(lb.kind)];
-                    let (empty_share, empty_blob) = if seen { (empty_share, empty_blob) } else { (noise[0].0, noise[0].1) };
-                    if t.expected != Expected::Empty && lost_mark(&img, &truth, lb, t.style, empty_share, empty_blob) {
+                    let (empty_share, empty_blob) = if seen {
+                        (empty_share, empty_blob)
+                    } else {
+                        (noise[0].0, noise[0].1)
+                    };
+                    if t.expected != Expected::Empty
+                        && lost_mark(&img, &truth, lb, t.style, empty_share, empty_blob)
+                    {
                         stats.lost += 1;
                         unjudged_fields.insert(b.key.clone());
                         continue;
@@ -246,16 +279,28 @@ fn run(profile: Profile, replies: u64, stats: &mut Stats) {
                     stats.boxes += 1;
                     let decided = b.state != BoxState::Uncertain;
                     stats.decided += decided as usize;
-                    let e = stats.by_style.entry(format!("{:?}/{:?}", t.kind, t.style)).or_default();
+                    let e = stats
+                        .by_style
+                        .entry(format!("{:?}/{:?}", t.kind, t.style))
+                        .or_default();
                     e.0 += 1;
                     e.1 += decided as usize;
-                    if !decided && std::env::var("SHOW_UNCERTAIN").is_ok_and(|v| v == format!("{:?}", t.style)) {
-                        println!("  UNCERTAIN {name} seed {seed} {profile:?} p{} {} {:?}: {:?}", id.code.page, b.key, b.option, b.why);
+                    if !decided
+                        && std::env::var("SHOW_UNCERTAIN")
+                            .is_ok_and(|v| v == format!("{:?}", t.style))
+                    {
+                        println!(
+                            "  UNCERTAIN {name} seed {seed} {profile:?} p{} {} {:?}: {:?}",
+                            id.code.page, b.key, b.option, b.why
+                        );
                     }
                     if let Some(why) = &b.why
                         && !decided
                     {
-                        *stats.uncertain_why.entry(format!("{:?}/{:?}: {why}", t.kind, t.style)).or_default() += 1;
+                        *stats
+                            .uncertain_why
+                            .entry(format!("{:?}/{:?}: {why}", t.kind, t.style))
+                            .or_default() += 1;
                     }
                     if !ok(t.expected, b.state) {
                         stats.wrong.push(format!(
@@ -264,8 +309,11 @@ fn run(profile: Profile, replies: u64, stats: &mut Stats) {
                         ));
                     }
                 }
-                let truth_fields: BTreeMap<&str, &Option<Value>> =
-                    truth.fields.iter().map(|f| (f.key.as_str(), &f.value)).collect();
+                let truth_fields: BTreeMap<&str, &Option<Value>> = truth
+                    .fields
+                    .iter()
+                    .map(|f| (f.key.as_str(), &f.value))
+                    .collect();
                 for f in &reading.fields {
                     if unjudged_fields.contains(&f.key) {
                         continue;
@@ -317,7 +365,10 @@ fn report(profile: Profile, s: &Stats) -> f64 {
         s.prefilled
     );
     for (k, (n, d)) in &s.by_style {
-        println!("  {k:28} {n:6} {:6.2}% decided", 100.0 * *d as f64 / *n as f64);
+        println!(
+            "  {k:28} {n:6} {:6.2}% decided",
+            100.0 * *d as f64 / *n as f64
+        );
     }
     let mut why: Vec<_> = s.uncertain_why.iter().collect();
     why.sort_by(|a, b| b.1.cmp(a.1));
@@ -331,7 +382,10 @@ fn report(profile: Profile, s: &Stats) -> f64 {
 }
 
 fn replies() -> u64 {
-    std::env::var("ACCURACY_REPLIES").ok().and_then(|s| s.parse().ok()).unwrap_or(12)
+    std::env::var("ACCURACY_REPLIES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(12)
 }
 
 #[test]
@@ -368,9 +422,18 @@ fn choice_boxes_are_counted_separately() {
     // A guard that the test data has what it must: choice, digit and text boxes.
     let kinds: std::collections::BTreeSet<_> = surveys()
         .iter()
-        .flat_map(|(_, _, l)| l.pages.iter().flat_map(|p| p.boxes.iter().map(|b| format!("{:?}", b.kind))))
+        .flat_map(|(_, _, l)| {
+            l.pages
+                .iter()
+                .flat_map(|p| p.boxes.iter().map(|b| format!("{:?}", b.kind)))
+        })
         .collect();
-    for k in [BoxKind::Choice, BoxKind::Digit, BoxKind::Text, BoxKind::Area] {
+    for k in [
+        BoxKind::Choice,
+        BoxKind::Digit,
+        BoxKind::Text,
+        BoxKind::Area,
+    ] {
         assert!(kinds.contains(&format!("{k:?}")), "{k:?}");
     }
 }
@@ -378,8 +441,14 @@ fn choice_boxes_are_counted_separately() {
 #[test]
 #[ignore = "debugging aid: writes crops of one simulated page to /tmp"]
 fn debug_page() {
-    let which: u64 = std::env::var("DBG_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(1001);
-    let page_no: u32 = std::env::var("DBG_PAGE").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
+    let which: u64 = std::env::var("DBG_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1001);
+    let page_no: u32 = std::env::var("DBG_PAGE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
     let profile = if std::env::var("DBG_STD").is_ok() {
         Profile::FaxStandard
     } else if std::env::var("DBG_GREY").is_ok() {
@@ -390,7 +459,11 @@ fn debug_page() {
     let si = (which / 1000) as usize;
     let (_, survey, layout) = &surveys()[si];
     let answers = random_answers(survey, which);
-    let code = |page| PageCode { survey_version_id: 10 + si as u32, mailing_id: 500, page };
+    let code = |page| PageCode {
+        survey_version_id: 10 + si as u32,
+        mailing_id: 500,
+        page,
+    };
     for (img, truth) in simulate_reply(layout, survey, code, &answers, profile, which) {
         if truth.layout_page != Some(page_no) {
             continue;
@@ -403,11 +476,35 @@ fn debug_page() {
         let page = layout.page(page_no).unwrap();
         let reading = read_page(&img, &id, page, survey);
         let mut done = std::collections::BTreeSet::new();
-        for (b, (t, lb)) in reading.boxes.iter().zip(truth.boxes.iter().zip(&page.boxes)) {
+        for (b, (t, lb)) in reading
+            .boxes
+            .iter()
+            .zip(truth.boxes.iter().zip(&page.boxes))
+        {
             let share = dark_share(&img, &truth, &lb.rect.inflate(-mm(0.6)), None);
-            println!("{} {:?} {:?} {:?} drawn {:?} -> {:?} ink {:.3} (dark {share:.3}) frame {} off {:?} {:?}", b.key, b.option, b.digit, b.kind, t.style, b.state, b.ink, b.frame_found, b.offset_mm, b.why);
-            if std::env::var("DBG_KEY").is_ok_and(|k| k == format!("{}{}", b.key, b.option.clone().unwrap_or_default())) {
-                let scale = if lb.rect.w > mm(100.0) { 6.0 } else if lb.rect.w > mm(20.0) { 12.0 } else { 25.0 };
+            println!(
+                "{} {:?} {:?} {:?} drawn {:?} -> {:?} ink {:.3} (dark {share:.3}) frame {} off {:?} {:?}",
+                b.key,
+                b.option,
+                b.digit,
+                b.kind,
+                t.style,
+                b.state,
+                b.ink,
+                b.frame_found,
+                b.offset_mm,
+                b.why
+            );
+            if std::env::var("DBG_KEY")
+                .is_ok_and(|k| k == format!("{}{}", b.key, b.option.clone().unwrap_or_default()))
+            {
+                let scale = if lb.rect.w > mm(100.0) {
+                    6.0
+                } else if lb.rect.w > mm(20.0) {
+                    12.0
+                } else {
+                    25.0
+                };
                 let c = capsurvey_scan::crop(&img, &id.transform, &lb.rect.inflate(mm(2.0)), scale);
                 std::fs::write("/tmp/box.png", capsurvey_scan::encode_png(&c).unwrap()).unwrap();
             }
@@ -415,7 +512,11 @@ fn debug_page() {
                 && done.insert(format!("{q:?}"))
             {
                 let c = capsurvey_scan::crop(&img, &id.transform, &q, 8.0);
-                std::fs::write(format!("/tmp/q-{}.png", b.key), capsurvey_scan::encode_png(&c).unwrap()).unwrap();
+                std::fs::write(
+                    format!("/tmp/q-{}.png", b.key),
+                    capsurvey_scan::encode_png(&c).unwrap(),
+                )
+                .unwrap();
             }
         }
     }

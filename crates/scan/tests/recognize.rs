@@ -229,9 +229,37 @@ fn marks_cut_by_the_image_edge_still_register() {
     // edge, so 5 mm from the image edge) are cut in half.
     let page = layout(&survey());
     for (g, d) in [
-        (Geometry { shift_mm: (0.0, 8.0), ..fax_fine() }, Degrade { edge_loss_mm: 5.0, ..fax() }),
-        (Geometry { shift_mm: (-8.0, 0.0), rotation_deg: 0.5, ..fax_standard() }, Degrade { edge_loss_mm: 5.0, ..fax() }),
-        (Geometry { shift_mm: (3.0, -7.0), ..scan300() }, Degrade { edge_loss_mm: 4.0, ..grey() }),
+        (
+            Geometry {
+                shift_mm: (0.0, 8.0),
+                ..fax_fine()
+            },
+            Degrade {
+                edge_loss_mm: 5.0,
+                ..fax()
+            },
+        ),
+        (
+            Geometry {
+                shift_mm: (-8.0, 0.0),
+                rotation_deg: 0.5,
+                ..fax_standard()
+            },
+            Degrade {
+                edge_loss_mm: 5.0,
+                ..fax()
+            },
+        ),
+        (
+            Geometry {
+                shift_mm: (3.0, -7.0),
+                ..scan300()
+            },
+            Degrade {
+                edge_loss_mm: 4.0,
+                ..grey()
+            },
+        ),
     ] {
         let img = render(&page, &CODE, &[], &g, &d);
         let id = identify(&img).unwrap_or_else(|e| panic!("{g:?}: {e}"));
@@ -240,7 +268,10 @@ fn marks_cut_by_the_image_edge_still_register() {
         let err = transform_error_mm(&id, &g);
         assert!(err < 0.5, "{g:?}: transform off by {err:.2} mm");
         let reading = read_page(&img, &id, &page.layout, &survey());
-        assert!(reading.boxes.iter().all(|b| b.state == BoxState::Empty), "{g:?}");
+        assert!(
+            reading.boxes.iter().all(|b| b.state == BoxState::Empty),
+            "{g:?}"
+        );
     }
 }
 

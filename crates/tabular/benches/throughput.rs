@@ -157,7 +157,12 @@ fn fmt_n(x: f64) -> String {
     out
 }
 
-async fn write_bench(db: TestDb, dir: &Path, rows: usize, catalog: Arc<Catalog>) -> (String, Duration, Duration, u64) {
+async fn write_bench(
+    db: TestDb,
+    dir: &Path,
+    rows: usize,
+    catalog: Arc<Catalog>,
+) -> (String, Duration, Duration, u64) {
     let conn = db.store.db();
     let codes: Vec<String> = (0..rows).map(|i| format!("L{:09}", i)).collect();
     let t = capsurvey_store::now();
@@ -178,7 +183,14 @@ async fn write_bench(db: TestDb, dir: &Path, rows: usize, catalog: Arc<Catalog>)
     write_csv(&first, rows, Some(&codes));
     let opts = ImportOptions::new("bench");
     let t0 = Instant::now();
-    let r = import_files(&db.store, Arc::clone(&catalog), &[first.clone()], &opts, &mut |_| {}).await;
+    let r = import_files(
+        &db.store,
+        Arc::clone(&catalog),
+        &[first.clone()],
+        &opts,
+        &mut |_| {},
+    )
+    .await;
     let d1 = t0.elapsed();
     assert!(!r[0].failed(), "{:?}", r[0].outcome);
     assert_eq!(r[0].rows_stored as usize, rows);
@@ -186,11 +198,20 @@ async fn write_bench(db: TestDb, dir: &Path, rows: usize, catalog: Arc<Catalog>)
     // The same rows with other bytes (a trailing empty line): every value unchanged.
     let second = dir.join(format!("write-{}-again.csv", db.backend));
     std::fs::copy(&first, &second).unwrap();
-    std::fs::OpenOptions::new().append(true).open(&second).unwrap().write_all(b"\n").unwrap();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&second)
+        .unwrap()
+        .write_all(b"\n")
+        .unwrap();
     let t1 = Instant::now();
     let r2 = import_files(&db.store, catalog, &[second], &opts, &mut |_| {}).await;
     let d2 = t1.elapsed();
-    assert_eq!(r2[0].answers.unchanged, r[0].answers.inserted, "{:?}", r2[0].answers);
+    assert_eq!(
+        r2[0].answers.unchanged, r[0].answers.inserted,
+        "{:?}",
+        r2[0].answers
+    );
     let name = db.backend.to_owned();
     db.cleanup().await;
     (name, d1, d2, answers)
@@ -236,9 +257,25 @@ fn main() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let mut writes = Vec::new();
     rt.block_on(async {
-        writes.push(write_bench(TestDb::sqlite().await, dir.path(), db_rows, Arc::clone(&catalog)).await);
+        writes.push(
+            write_bench(
+                TestDb::sqlite().await,
+                dir.path(),
+                db_rows,
+                Arc::clone(&catalog),
+            )
+            .await,
+        );
         if let Some(url) = postgres_url() {
-            writes.push(write_bench(TestDb::postgres(&url).await, dir.path(), db_rows, Arc::clone(&catalog)).await);
+            writes.push(
+                write_bench(
+                    TestDb::postgres(&url).await,
+                    dir.path(),
+                    db_rows,
+                    Arc::clone(&catalog),
+                )
+                .await,
+            );
         }
     });
 
@@ -277,11 +314,17 @@ fn main() {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "(load average during the run: {}; on {} CPUs)",
-        load.split_whitespace().take(3).collect::<Vec<_>>().join(" "),
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" "),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!();
-    println!("| write ({} rows, one transaction) | time | rows/s | answers/s |", fmt_n(db_rows as f64));
+    println!(
+        "| write ({} rows, one transaction) | time | rows/s | answers/s |",
+        fmt_n(db_rows as f64)
+    );
     println!("|---|---:|---:|---:|");
     for (backend, d1, d2, answers) in &writes {
         println!(

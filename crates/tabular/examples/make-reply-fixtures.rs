@@ -72,10 +72,18 @@ fn roster_codes() -> BTreeMap<String, Vec<(String, String)>> {
         .collect();
     paths.sort();
     for p in paths {
-        let Ok(bytes) = std::fs::read(&p) else { continue };
-        let Ok((text, _)) = capsurvey_jptext::decode(&bytes) else { continue };
-        let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-        let Ok(header) = rdr.headers().cloned() else { continue };
+        let Ok(bytes) = std::fs::read(&p) else {
+            continue;
+        };
+        let Ok((text, _)) = capsurvey_jptext::decode(&bytes) else {
+            continue;
+        };
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let Ok(header) = rdr.headers().cloned() else {
+            continue;
+        };
         let find = |names: &[&str]| header.iter().position(|h| names.contains(&h.trim()));
         let (Some(code), Some(kind)) = (
             find(&["facility_code", "code", "医療機関コード", "事業所番号"]),
@@ -85,9 +93,13 @@ fn roster_codes() -> BTreeMap<String, Vec<(String, String)>> {
         };
         let name = find(&["name", "施設名", "名称", "事業所名", "医療機関名"]);
         for rec in rdr.records().flatten() {
-            let (Some(c), Some(k)) = (rec.get(code), rec.get(kind)) else { continue };
+            let (Some(c), Some(k)) = (rec.get(code), rec.get(kind)) else {
+                continue;
+            };
             let n = name.and_then(|i| rec.get(i)).unwrap_or("").to_owned();
-            out.entry(k.trim().to_owned()).or_default().push((c.trim().to_owned(), n));
+            out.entry(k.trim().to_owned())
+                .or_default()
+                .push((c.trim().to_owned(), n));
         }
     }
     out
@@ -104,21 +116,49 @@ fn facilities() -> (Vec<Facility>, &'static str) {
     let from_roster = wanted
         .iter()
         .all(|(t, n, _, _)| roster.get(*t).is_some_and(|v| v.len() >= *n));
-    let towns = ["みどり", "さくら", "けやき", "ひばり", "かえで", "つばき", "わかば", "あおば", "もみじ"];
+    let towns = [
+        "みどり",
+        "さくら",
+        "けやき",
+        "ひばり",
+        "かえで",
+        "つばき",
+        "わかば",
+        "あおば",
+        "もみじ",
+    ];
     let mut out = Vec::new();
     for (t, n, prefix, suffix) in wanted {
         for i in 0..n {
             let (code, name) = if from_roster {
                 let (c, name) = roster[t][i].clone();
-                let name = if name.is_empty() { format!("{}{suffix}", towns[i]) } else { name };
+                let name = if name.is_empty() {
+                    format!("{}{suffix}", towns[i])
+                } else {
+                    name
+                };
                 (c, name)
             } else {
-                (format!("{prefix}{:02}", i + 11), format!("{}{suffix}", towns[i]))
+                (
+                    format!("{prefix}{:02}", i + 11),
+                    format!("{}{suffix}", towns[i]),
+                )
             };
-            out.push(Facility { code, kind: t, name });
+            out.push(Facility {
+                code,
+                kind: t,
+                name,
+            });
         }
     }
-    (out, if from_roster { "fixtures/roster" } else { "invented (no roster fixtures found)" })
+    (
+        out,
+        if from_roster {
+            "fixtures/roster"
+        } else {
+            "invented (no roster fixtures found)"
+        },
+    )
 }
 
 /// A canonical answer: what the reply means, before a layout spells it.
@@ -139,16 +179,26 @@ fn gen_reply(s: &Survey, fac: &Facility, rng: &mut Rng) -> BTreeMap<String, Ans>
         let q = f.question;
         let key = f.key();
         let a = match f.kind {
-            FieldKind::Single => Ans::Code(q.options[rng.below(q.options.len() as u64) as usize].code.clone()),
+            FieldKind::Single => Ans::Code(
+                q.options[rng.below(q.options.len() as u64) as usize]
+                    .code
+                    .clone(),
+            ),
             FieldKind::Multiple => {
-                let plain: Vec<&str> =
-                    q.options.iter().filter(|o| !o.exclusive).map(|o| o.code.as_str()).collect();
+                let plain: Vec<&str> = q
+                    .options
+                    .iter()
+                    .filter(|o| !o.exclusive)
+                    .map(|o| o.code.as_str())
+                    .collect();
                 let excl = q.options.iter().find(|o| o.exclusive);
                 if excl.is_some() && rng.chance(10) {
                     Ans::Codes(vec![excl.unwrap().code.clone()])
                 } else {
                     let n = 1 + rng.below(3) as usize;
-                    let mut picked: Vec<usize> = (0..n).map(|_| rng.below(plain.len() as u64) as usize).collect();
+                    let mut picked: Vec<usize> = (0..n)
+                        .map(|_| rng.below(plain.len() as u64) as usize)
+                        .collect();
                     picked.sort_unstable();
                     picked.dedup();
                     Ans::Codes(picked.into_iter().map(|i| plain[i].to_owned()).collect())
@@ -156,7 +206,11 @@ fn gen_reply(s: &Survey, fac: &Facility, rng: &mut Rng) -> BTreeMap<String, Ans>
             }
             FieldKind::YesNo => Ans::YesNo(rng.chance(60)),
             FieldKind::Count => {
-                let max = if f.part.is_some() && q.kind.is_choice() { 20.0 } else { q.max.unwrap_or(99.0) };
+                let max = if f.part.is_some() && q.kind.is_choice() {
+                    20.0
+                } else {
+                    q.max.unwrap_or(99.0)
+                };
                 Ans::Int(rng.below((max as u64).min(40) + 1) as i64)
             }
             FieldKind::Decimal => Ans::Dec(rng.below(80) as f64 / 2.0),
@@ -181,18 +235,36 @@ fn text_for(f: &Field<'_>, fac: &Facility, rng: &mut Rng) -> String {
     let tail = 1000 + rng.below(9000);
     match (q.prefill, f.part) {
         (Some(capsurvey_survey::Prefill::Name), _) => fac.name.clone(),
-        (Some(capsurvey_survey::Prefill::Address), _) => format!("東京都世田谷区太子堂{}-{}-{}", 1 + rng.below(5), 1 + rng.below(20), 1 + rng.below(9)),
+        (Some(capsurvey_survey::Prefill::Address), _) => format!(
+            "東京都世田谷区太子堂{}-{}-{}",
+            1 + rng.below(5),
+            1 + rng.below(20),
+            1 + rng.below(9)
+        ),
         (Some(capsurvey_survey::Prefill::Phone), _) => format!("03-3{:03}-{tail}", rng.below(1000)),
         (Some(capsurvey_survey::Prefill::Fax), _) => format!("03-3{:03}-{tail}", rng.below(1000)),
         (Some(capsurvey_survey::Prefill::Code), _) => fac.code.clone(),
-        (None, Some("title")) => ["院長", "事務長", "管理者", "看護師長"][rng.below(4) as usize].to_owned(),
-        (None, Some("name")) => ["山田 花子", "佐藤 太郎", "鈴木 一郎", "高橋 直子"][rng.below(4) as usize].to_owned(),
+        (None, Some("title")) => {
+            ["院長", "事務長", "管理者", "看護師長"][rng.below(4) as usize].to_owned()
+        }
+        (None, Some("name")) => {
+            ["山田 花子", "佐藤 太郎", "鈴木 一郎", "高橋 直子"][rng.below(4) as usize].to_owned()
+        }
         (None, Some("phone")) => format!("03-5{:03}-{tail}", rng.below(1000)),
         (None, Some("email")) => format!("info{}@example.jp", rng.below(100)),
-        _ if q.kind == QuestionKind::LongText => {
-            ["特になし", "訪問の依頼が増えています。\n多職種の研修会を希望します。", "連携先の情報がほしい"][rng.below(3) as usize].to_owned()
-        }
-        _ => ["地域の歯科医師会", "太子堂・三軒茶屋", "平日9時から18時まで", "要相談"][rng.below(4) as usize].to_owned(),
+        _ if q.kind == QuestionKind::LongText => [
+            "特になし",
+            "訪問の依頼が増えています。\n多職種の研修会を希望します。",
+            "連携先の情報がほしい",
+        ][rng.below(3) as usize]
+            .to_owned(),
+        _ => [
+            "地域の歯科医師会",
+            "太子堂・三軒茶屋",
+            "平日9時から18時まで",
+            "要相談",
+        ][rng.below(4) as usize]
+            .to_owned(),
     }
 }
 
@@ -228,7 +300,9 @@ fn spell(s: &Survey, key: &str, a: &Ans, style: Style) -> String {
         (Ans::Code(c), Style::Excel) => label(c),
         (Ans::Code(c), Style::Own) => format!("{c}.{}", label(c)),
         (Ans::Codes(cs), Style::Canonical) => cs.join(";"),
-        (Ans::Codes(cs), Style::Excel) => cs.iter().map(|c| label(c)).collect::<Vec<_>>().join("、"),
+        (Ans::Codes(cs), Style::Excel) => {
+            cs.iter().map(|c| label(c)).collect::<Vec<_>>().join("、")
+        }
         (Ans::Codes(cs), Style::Own) => cs.join(","),
         (Ans::YesNo(b), Style::Canonical) => if *b { "はい" } else { "いいえ" }.into(),
         (Ans::YesNo(b), Style::Excel) => if *b { "○" } else { "×" }.into(),
@@ -249,7 +323,9 @@ fn label_header(s: &Survey, f: &Field<'_>, i: usize) -> String {
     match f.part {
         None if i % 2 == 0 => q.text.clone(),
         None => format!("問{number}"),
-        Some(p) if q.items.iter().any(|it| it.code == p) => format!("問{number} {}", f.part_label().unwrap()),
+        Some(p) if q.items.iter().any(|it| it.code == p) => {
+            format!("問{number} {}", f.part_label().unwrap())
+        }
         Some(_) => format!("問{number} {}（記入）", f.part_label().unwrap()),
     }
 }
@@ -257,7 +333,11 @@ fn label_header(s: &Survey, f: &Field<'_>, i: usize) -> String {
 fn write_csv(path: &Path, rows: &[Vec<String>], delim: u8, crlf: bool) -> Vec<u8> {
     let mut w = csv::WriterBuilder::new()
         .delimiter(delim)
-        .terminator(if crlf { csv::Terminator::CRLF } else { csv::Terminator::Any(b'\n') })
+        .terminator(if crlf {
+            csv::Terminator::CRLF
+        } else {
+            csv::Terminator::Any(b'\n')
+        })
         .from_writer(Vec::new());
     for r in rows {
         w.write_record(r).unwrap();
@@ -291,15 +371,34 @@ fn main() {
     let clinic = survey("homecare-clinic");
     let nurse = survey("visiting-nurse");
     let (facs, codes_from) = facilities();
-    let of = |t: &str| facs.iter().filter(|f| f.kind == t).cloned().collect::<Vec<_>>();
+    let of = |t: &str| {
+        facs.iter()
+            .filter(|f| f.kind == t)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
     let (d, c, n) = (of("dental"), of("homecare-clinic"), of("visiting-nurse"));
     let mut index = String::new();
 
     // facilities.csv: the roster the tests load.
-    let mut rows = vec![vec!["facility_code".to_owned(), "facility_type".into(), "name".into()]];
-    rows.extend(facs.iter().map(|f| vec![f.code.clone(), f.kind.to_owned(), f.name.clone()]));
-    save(&out, "roster/facilities.csv", &write_csv(&out, &rows, b',', false), &mut index,
-        &format!("the facilities these replies come from (codes: {codes_from}); tests load it as the roster"));
+    let mut rows = vec![vec![
+        "facility_code".to_owned(),
+        "facility_type".into(),
+        "name".into(),
+    ]];
+    rows.extend(
+        facs.iter()
+            .map(|f| vec![f.code.clone(), f.kind.to_owned(), f.name.clone()]),
+    );
+    save(
+        &out,
+        "roster/facilities.csv",
+        &write_csv(&out, &rows, b',', false),
+        &mut index,
+        &format!(
+            "the facilities these replies come from (codes: {codes_from}); tests load it as the roster"
+        ),
+    );
 
     // 1. dental, UTF-8 with BOM, field keys, CRLF (Excel's "CSV UTF-8"), with a survey column.
     let mut rng = Rng(0x5EED_0001);
@@ -316,27 +415,50 @@ fn main() {
             reply.insert("q04.full".into(), Ans::Int(2));
         }
         let mut r = vec!["dental".to_owned(), fac.code.clone()];
-        r.extend(fields.iter().map(|f| spell(ds, &f.key(), &reply[&f.key()], Style::Canonical)));
+        r.extend(
+            fields
+                .iter()
+                .map(|f| spell(ds, &f.key(), &reply[&f.key()], Style::Canonical)),
+        );
         rows.push(r);
     }
     let mut bytes = b"\xEF\xBB\xBF".to_vec();
     bytes.extend(write_csv(&out, &rows, b',', true));
-    save(&out, "dental-utf8bom-ids.csv", &bytes, &mut index,
-        "dental, UTF-8 with BOM, CRLF, header of field keys (`q04.full`), a `survey` column, codes with `;` between answers");
+    save(
+        &out,
+        "dental-utf8bom-ids.csv",
+        &bytes,
+        &mut index,
+        "dental, UTF-8 with BOM, CRLF, header of field keys (`q04.full`), a `survey` column, codes with `;` between answers",
+    );
 
     // 2. dental, Shift_JIS from Excel, Japanese labels, full-width digits, ○/×.
     let mut header = vec!["施設コード".to_owned()];
-    header.extend(fields.iter().enumerate().map(|(i, f)| label_header(ds, f, i)));
+    header.extend(
+        fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| label_header(ds, f, i)),
+    );
     let mut rows = vec![header];
     for fac in &d[3..5] {
         let reply = gen_reply(ds, fac, &mut rng);
         let mut r = vec![full_width(&fac.code)];
-        r.extend(fields.iter().map(|f| spell(ds, &f.key(), &reply[&f.key()], Style::Excel)));
+        r.extend(
+            fields
+                .iter()
+                .map(|f| spell(ds, &f.key(), &reply[&f.key()], Style::Excel)),
+        );
         rows.push(r);
     }
     let text = String::from_utf8(write_csv(&out, &rows, b',', true)).unwrap();
-    save(&out, "dental-excel-sjis-labels.csv", &sjis(&text), &mut index,
-        "dental, Shift_JIS (CP932) as Excel saves it, CRLF, Japanese headers (question text, 「問8」, 「問4 常勤」), option labels, 「、」, ○/×, full-width digits and codes");
+    save(
+        &out,
+        "dental-excel-sjis-labels.csv",
+        &sjis(&text),
+        &mut index,
+        "dental, Shift_JIS (CP932) as Excel saves it, CRLF, Japanese headers (question text, 「問8」, 「問4 常勤」), option labels, 「、」, ○/×, full-width digits and codes",
+    );
 
     // 3. homecare-clinic, tab-separated UTF-8, keys and 問 numbers, the question's own labels.
     let cs = &clinic.survey;
@@ -354,11 +476,20 @@ fn main() {
     for fac in &c[0..3] {
         let reply = gen_reply(cs, fac, &mut rng);
         let mut r = vec![fac.code.clone()];
-        r.extend(cfields.iter().map(|f| spell(cs, &f.key(), &reply[&f.key()], Style::Own)));
+        r.extend(
+            cfields
+                .iter()
+                .map(|f| spell(cs, &f.key(), &reply[&f.key()], Style::Own)),
+        );
         rows.push(r);
     }
-    save(&out, "homecare-clinic-tab.tsv", &write_csv(&out, &rows, b'\t', false), &mut index,
-        "homecare-clinic, UTF-8 without BOM, tab-separated, LF, keys and 「問N」, `1.個人`-style options, the questions' own yes/no labels (対応可/対応不可)");
+    save(
+        &out,
+        "homecare-clinic-tab.tsv",
+        &write_csv(&out, &rows, b'\t', false),
+        &mut index,
+        "homecare-clinic, UTF-8 without BOM, tab-separated, LF, keys and 「問N」, `1.個人`-style options, the questions' own yes/no labels (対応可/対応不可)",
+    );
 
     // 4. visiting-nurse, one column per option for multiple choice.
     let ns = &nurse.survey;
@@ -384,15 +515,28 @@ fn main() {
         let mut r = vec![fac.code.clone()];
         for (key, opt) in &cols {
             r.push(match (opt, &reply[key]) {
-                (Some(o), Ans::Codes(cs)) if cs.contains(o) => ticks[rng.below(4) as usize].to_owned(),
-                (Some(_), _) => if rng.chance(30) { "0".into() } else { String::new() },
+                (Some(o), Ans::Codes(cs)) if cs.contains(o) => {
+                    ticks[rng.below(4) as usize].to_owned()
+                }
+                (Some(_), _) => {
+                    if rng.chance(30) {
+                        "0".into()
+                    } else {
+                        String::new()
+                    }
+                }
                 (None, a) => spell(ns, key, a, Style::Canonical),
             });
         }
         rows.push(r);
     }
-    save(&out, "visiting-nurse-option-columns.csv", &write_csv(&out, &rows, b',', false), &mut index,
-        "visiting-nurse, UTF-8, one column per option of multiple-choice questions (`q03_1` … with ○, 1, ✓, レ or blank/0), write-ins as `q03.5`");
+    save(
+        &out,
+        "visiting-nurse-option-columns.csv",
+        &write_csv(&out, &rows, b',', false),
+        &mut index,
+        "visiting-nurse, UTF-8, one column per option of multiple-choice questions (`q03_1` … with ○, 1, ✓, レ or blank/0), write-ins as `q03.5`",
+    );
 
     // 5. visiting-nurse workbook.
     let mut rng = Rng(0x5EED_0005);
@@ -405,7 +549,9 @@ fn main() {
     for (i, f) in nfields.iter().enumerate() {
         let h = match f.part {
             None => f.question.text.clone(),
-            Some(_) if !f.question.items.is_empty() => format!("{}・{}", f.question.text, f.part_label().unwrap()),
+            Some(_) if !f.question.items.is_empty() => {
+                format!("{}・{}", f.question.text, f.part_label().unwrap())
+            }
             Some(_) => f.key(),
         };
         ws.write_string(0, i as u16 + 1, h).unwrap();
@@ -429,38 +575,121 @@ fn main() {
                     ws.write_number(row, col, *v).unwrap();
                 }
                 a => {
-                    ws.write_string(row, col, spell(ns, &f.key(), a, Style::Canonical)).unwrap();
+                    ws.write_string(row, col, spell(ns, &f.key(), a, Style::Canonical))
+                        .unwrap();
                 }
             }
         }
     }
     let bytes = wb.save_to_buffer().unwrap();
-    save(&out, "visiting-nurse.xlsx", &bytes, &mut index,
-        "visiting-nurse workbook: sheet 「回答」, question texts as headers (`text・item label` for items), codes and counts as number cells");
+    save(
+        &out,
+        "visiting-nurse.xlsx",
+        &bytes,
+        &mut index,
+        "visiting-nurse workbook: sheet 「回答」, question texts as headers (`text・item label` for items), codes and counts as number cells",
+    );
 
     // 6. dental, messy values, a broken row, an unknown facility, a blank row.
     let messy_header = [
-        "facility_code", "q01a", "q03", "q04.full", "q04.part", "q06", "q08", "q10.home", "q10.facility",
-        "q11a", "q12", "q18a", "q26", "q28",
+        "facility_code",
+        "q01a",
+        "q03",
+        "q04.full",
+        "q04.part",
+        "q06",
+        "q08",
+        "q10.home",
+        "q10.facility",
+        "q11a",
+        "q12",
+        "q18a",
+        "q26",
+        "q28",
     ];
     let mut rows: Vec<Vec<String>> = vec![messy_header.iter().map(|s| s.to_string()).collect()];
     let row = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    rows.push(row(&[&d[5].code, &d[5].name, "医療法人", "５", "1",
-        "在宅療養支援歯科診療所2、歯科訪問診療料の注13に規定する基準", "2", "1,234", "12人",
-        "あり", "1;3;5", "○", "1", "特になし"]));
-    rows.push(row(&[&d[6].code, &d[6].name, "1、2", "−", "", "1\n3", "5", "120", "1,2",
-        "×", "月・午前、火・午後", "✓", "掲載してよい", "訪問の依頼が\n増えています"]));
+    rows.push(row(&[
+        &d[5].code,
+        &d[5].name,
+        "医療法人",
+        "５",
+        "1",
+        "在宅療養支援歯科診療所2、歯科訪問診療料の注13に規定する基準",
+        "2",
+        "1,234",
+        "12人",
+        "あり",
+        "1;3;5",
+        "○",
+        "1",
+        "特になし",
+    ]));
+    rows.push(row(&[
+        &d[6].code,
+        &d[6].name,
+        "1、2",
+        "−",
+        "",
+        "1\n3",
+        "5",
+        "120",
+        "1,2",
+        "×",
+        "月・午前、火・午後",
+        "✓",
+        "掲載してよい",
+        "訪問の依頼が\n増えています",
+    ]));
     rows.push(row(&[&d[5].code, "欠けた行", "1"]));
-    rows.push(row(&["1399999999", "登録のない歯科", "1", "2", "0", "7", "3", "0", "0", "いいえ", "", "×", "2", ""]));
-    rows.push(row(&["", "", "", "", "", "", "", "", "", "", "", "", "", ""]));
-    rows.push(row(&[&d[8].code, &d[8].name, "3", "150", "2", "1;7",
-        "訪問歯科診療を専門に行っている（外来患者が5%未満）", "30", "4", "−", "13、14", "対応不可", "2", ""]));
-    let mut w = csv::WriterBuilder::new().flexible(true).from_writer(Vec::new());
+    rows.push(row(&[
+        "1399999999",
+        "登録のない歯科",
+        "1",
+        "2",
+        "0",
+        "7",
+        "3",
+        "0",
+        "0",
+        "いいえ",
+        "",
+        "×",
+        "2",
+        "",
+    ]));
+    rows.push(row(&[
+        "", "", "", "", "", "", "", "", "", "", "", "", "", "",
+    ]));
+    rows.push(row(&[
+        &d[8].code,
+        &d[8].name,
+        "3",
+        "150",
+        "2",
+        "1;7",
+        "訪問歯科診療を専門に行っている（外来患者が5%未満）",
+        "30",
+        "4",
+        "−",
+        "13、14",
+        "対応不可",
+        "2",
+        "",
+    ]));
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
     for r in &rows {
         w.write_record(r).unwrap();
     }
-    save(&out, "dental-messy.csv", &w.into_inner().unwrap(), &mut index,
-        "dental, UTF-8: labels for codes (医療法人), ５, 1,234 (out of range), 12人, あり/×/○/✓, 「−」, two answers to a single choice, an unknown option, 1,2 (not a number), an exclusive option with others, 150 (out of range), line breaks inside values, a row with 3 cells, an unknown facility, a blank row");
+    save(
+        &out,
+        "dental-messy.csv",
+        &w.into_inner().unwrap(),
+        &mut index,
+        "dental, UTF-8: labels for codes (医療法人), ５, 1,234 (out of range), 12人, あり/×/○/✓, 「−」, two answers to a single choice, an unknown option, 1,2 (not a number), an exclusive option with others, 150 (out of range), line breaks inside values, a row with 3 cells, an unknown facility, a blank row",
+    );
 
     // 7. dental, cut off inside a quoted value.
     let mut rng = Rng(0x5EED_0007);
@@ -468,14 +697,25 @@ fn main() {
     header.extend(fields.iter().map(|f| f.key()));
     let reply = gen_reply(ds, &d[7], &mut rng);
     let mut r = vec![d[7].code.clone()];
-    r.extend(fields.iter().map(|f| spell(ds, &f.key(), &reply[&f.key()], Style::Canonical)));
+    r.extend(
+        fields
+            .iter()
+            .map(|f| spell(ds, &f.key(), &reply[&f.key()], Style::Canonical)),
+    );
     let last = r.len() - 1;
     r[last] = "訪問の依頼が増えています。\n研修会を、ぜひ開いてください".into();
     let full = write_csv(&out, &[header, r], b',', true);
     let cut = full.len() - 20;
-    let text = String::from_utf8_lossy(&full[..cut]).trim_end_matches('\u{FFFD}').to_owned();
-    save(&out, "dental-truncated.csv", text.as_bytes(), &mut index,
-        "dental, cut off inside a quoted comment (the last value opens a quote that never closes): the whole file is refused");
+    let text = String::from_utf8_lossy(&full[..cut])
+        .trim_end_matches('\u{FFFD}')
+        .to_owned();
+    save(
+        &out,
+        "dental-truncated.csv",
+        text.as_bytes(),
+        &mut index,
+        "dental, cut off inside a quoted comment (the last value opens a quote that never closes): the whole file is refused",
+    );
 
     // 8. A newer reply from the first dental facility (imported after file 1: supersedes).
     let mut rng = Rng(0x5EED_0008);
@@ -483,12 +723,24 @@ fn main() {
     reply.insert("q08".into(), Ans::Code("2".into()));
     reply.insert("q04.full".into(), Ans::Int(3));
     let keys = ["q01a", "q04.full", "q04.part", "q08", "q26"];
-    let mut rows = vec![std::iter::once("facility_code".to_owned()).chain(keys.iter().map(|k| k.to_string())).collect::<Vec<_>>()];
+    let mut rows = vec![
+        std::iter::once("facility_code".to_owned())
+            .chain(keys.iter().map(|k| k.to_string()))
+            .collect::<Vec<_>>(),
+    ];
     let mut r = vec![d[0].code.clone()];
-    r.extend(keys.iter().map(|k| spell(ds, k, &reply[*k], Style::Canonical)));
+    r.extend(
+        keys.iter()
+            .map(|k| spell(ds, k, &reply[*k], Style::Canonical)),
+    );
     rows.push(r);
-    save(&out, "later/dental-correction.csv", &write_csv(&out, &rows, b',', true), &mut index,
-        "a newer reply from the first facility of `dental-utf8bom-ids.csv` (q08 1 → 2, q04.full 2 → 3): import it after that file and it supersedes, keeping history");
+    save(
+        &out,
+        "later/dental-correction.csv",
+        &write_csv(&out, &rows, b',', true),
+        &mut index,
+        "a newer reply from the first facility of `dental-utf8bom-ids.csv` (q08 1 → 2, q04.full 2 → 3): import it after that file and it supersedes, keeping history",
+    );
 
     // 9. A consultant's batch in its own layout, with its mapping file.
     let mut rng = Rng(0x5EED_0009);
@@ -506,7 +758,12 @@ fn main() {
         ("掲載", "q30a"),
         ("入力日", "ignore"),
     ];
-    let mut rows = vec![foreign.iter().map(|(h, _)| h.to_string()).collect::<Vec<_>>()];
+    let mut rows = vec![
+        foreign
+            .iter()
+            .map(|(h, _)| h.to_string())
+            .collect::<Vec<_>>(),
+    ];
     let say_visit = ["定期訪問あり", "定期訪問あり", "実施していない"];
     for fac in &c[3..5] {
         let reply = gen_reply(cs, fac, &mut rng);
@@ -524,8 +781,13 @@ fn main() {
         }
         rows.push(r);
     }
-    save(&out, "foreign/consultant-batch.csv", &write_csv(&out, &rows, b',', true), &mut index,
-        "homecare-clinic, a consultant's own layout (医療機関CD, 訪問診療 = 定期訪問あり …): import with `--mapping foreign/consultant-batch.mapping.toml`");
+    save(
+        &out,
+        "foreign/consultant-batch.csv",
+        &write_csv(&out, &rows, b',', true),
+        &mut index,
+        "homecare-clinic, a consultant's own layout (医療機関CD, 訪問診療 = 定期訪問あり …): import with `--mapping foreign/consultant-batch.mapping.toml`",
+    );
     let mut mapping = String::from(
         "# Mapping for foreign/consultant-batch.csv (format: docs/replies-format.md).\n\
          survey = \"homecare-clinic\"\n\n[columns]\n",
@@ -539,8 +801,13 @@ fn main() {
          q07 = { \"定期訪問あり\" = \"1\", \"実施していない\" = \"3\" }\n\
          \"*\" = { \"可\" = \"yes\", \"不可\" = \"no\" }\n",
     );
-    save(&out, "foreign/consultant-batch.mapping.toml", mapping.as_bytes(), &mut index,
-        "the mapping file for the consultant's batch: columns to keys, their value spellings to option codes");
+    save(
+        &out,
+        "foreign/consultant-batch.mapping.toml",
+        mapping.as_bytes(),
+        &mut index,
+        "the mapping file for the consultant's batch: columns to keys, their value spellings to option codes",
+    );
 
     let readme = format!(
         "# Reply-file fixtures\n\n\

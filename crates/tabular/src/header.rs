@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use capsurvey_survey::{FieldKind, Parsed, Question, QuestionKind};
 
+use crate::FileError;
 use crate::mapping::Mapping;
 use crate::text;
 use crate::values::{FieldSpec, ValueMap};
-use crate::FileError;
 
 /// What a column holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -93,7 +93,14 @@ const FORM_NAMES: [&str; 7] = [
     "管理番号",
     "管理コード",
 ];
-const SURVEY_NAMES: [&str; 6] = ["survey", "survey_id", "surveyid", "調査", "調査id", "調査票"];
+const SURVEY_NAMES: [&str; 6] = [
+    "survey",
+    "survey_id",
+    "surveyid",
+    "調査",
+    "調査id",
+    "調査票",
+];
 
 /// The reserved meaning of a column key (see [`text::key`]), if it has one.
 fn reserved(key: &str) -> Option<Target> {
@@ -320,8 +327,10 @@ pub struct Catalog {
 impl Catalog {
     /// Prepares every survey (done once per run: it builds the column-name dictionaries).
     pub fn new(parsed: Vec<Parsed>) -> Catalog {
-        let mut surveys: Vec<Arc<SurveyIndex>> =
-            parsed.into_iter().map(|p| Arc::new(SurveyIndex::new(p))).collect();
+        let mut surveys: Vec<Arc<SurveyIndex>> = parsed
+            .into_iter()
+            .map(|p| Arc::new(SurveyIndex::new(p)))
+            .collect();
         surveys.sort_by(|a, b| a.id().cmp(b.id()));
         Catalog { surveys }
     }
@@ -384,12 +393,8 @@ impl Catalog {
             .collect();
         scores.sort_by(|a, b| b.0.cmp(&a.0));
         match scores.as_slice() {
-            [] => Err(FileError::NoSurveyMatches {
-                known: self.ids(),
-            }),
-            [(0, _), ..] => Err(FileError::NoSurveyMatches {
-                known: self.ids(),
-            }),
+            [] => Err(FileError::NoSurveyMatches { known: self.ids() }),
+            [(0, _), ..] => Err(FileError::NoSurveyMatches { known: self.ids() }),
             [(a, s), (b, _), ..] if a == b => Err(FileError::AmbiguousSurvey {
                 candidates: scores
                     .iter()
@@ -652,7 +657,9 @@ impl Plan {
         for c in &self.columns {
             let what = match (c.target, c.matched_by) {
                 (None, _) => "not imported",
-                (Some(Target::Flag { .. }), Some(MatchedBy::Mapping)) => "option columns by mapping",
+                (Some(Target::Flag { .. }), Some(MatchedBy::Mapping)) => {
+                    "option columns by mapping"
+                }
                 (Some(Target::Flag { .. }), _) => "option columns",
                 (Some(_), Some(MatchedBy::Reserved)) => "facility/form/survey",
                 (Some(_), Some(MatchedBy::Key)) => "by key",
@@ -682,7 +689,12 @@ impl Plan {
     /// The column name(s) a field is read from, as shown in review tasks: `q08`, or
     /// `q06_1..q06_7` for option columns.
     pub fn column_of(&self, field: usize) -> String {
-        match self.outputs.iter().find(|o| o.field == field).map(|o| &o.source) {
+        match self
+            .outputs
+            .iter()
+            .find(|o| o.field == field)
+            .map(|o| &o.source)
+        {
             Some(Source::Cell(c)) => self.columns[*c].name.clone(),
             Some(Source::Flags(f)) => match (f.first(), f.last()) {
                 (Some(a), Some(b)) if a.0 != b.0 => {
@@ -742,10 +754,34 @@ mod tests {
             ("歯科医師数（実人数）・常勤", f("q04.full")),
             ("q16.10", f("q16.10")),
             ("問16 その他（記入）", f("q16.10")),
-            ("q06.1", Target::Flag { field: q06, option: 0 }),
-            ("q06_1", Target::Flag { field: q06, option: 0 }),
-            ("q06_7", Target::Flag { field: q06, option: 6 }),
-            ("問6_在宅療養支援歯科診療所2", Target::Flag { field: q06, option: 1 }),
+            (
+                "q06.1",
+                Target::Flag {
+                    field: q06,
+                    option: 0,
+                },
+            ),
+            (
+                "q06_1",
+                Target::Flag {
+                    field: q06,
+                    option: 0,
+                },
+            ),
+            (
+                "q06_7",
+                Target::Flag {
+                    field: q06,
+                    option: 6,
+                },
+            ),
+            (
+                "問6_在宅療養支援歯科診療所2",
+                Target::Flag {
+                    field: q06,
+                    option: 1,
+                },
+            ),
             ("施設コード", Target::Facility),
             ("facility_code", Target::Facility),
             ("医療機関コード", Target::Facility),
@@ -760,7 +796,10 @@ mod tests {
         let q16 = d.field_index("q16").unwrap();
         assert_eq!(
             d.lookup("q16_10").unwrap().unwrap().0,
-            Target::Flag { field: q16, option: 9 },
+            Target::Flag {
+                field: q16,
+                option: 9
+            },
             "the tick of a write-in option is q16_10"
         );
         assert_eq!(d.lookup("回答日時").unwrap(), None);
@@ -772,7 +811,10 @@ mod tests {
         // … and a second 事業所番号 column is the question.
         let p = Plan::new(v.clone(), &hdr(&["事業所番号", "q06", "事業所番号"]), None).unwrap();
         assert!(p.warnings.is_empty(), "{:?}", p.warnings);
-        assert_eq!(p.columns[2].target, Some(Target::Field(v.field_index("q01b").unwrap())));
+        assert_eq!(
+            p.columns[2].target,
+            Some(Target::Field(v.field_index("q01b").unwrap()))
+        );
     }
 
     #[test]
@@ -786,9 +828,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.facility, Some(0));
-        assert!(p.warnings.iter().any(|w| w.contains("`回答日時` is not a question")), "{:?}", p.warnings);
-        assert!(p.warnings.iter().any(|w| w.contains("repeats column 2")), "{:?}", p.warnings);
-        assert!(p.warnings.iter().any(|w| w.contains("column 5 has no name")), "{:?}", p.warnings);
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.contains("`回答日時` is not a question")),
+            "{:?}",
+            p.warnings
+        );
+        assert!(
+            p.warnings.iter().any(|w| w.contains("repeats column 2")),
+            "{:?}",
+            p.warnings
+        );
+        assert!(
+            p.warnings
+                .iter()
+                .any(|w| w.contains("column 5 has no name")),
+            "{:?}",
+            p.warnings
+        );
         assert_eq!(p.outputs.len(), 2);
         assert_eq!(p.column_of(d.field_index("q06").unwrap()), "q06_1..q06_2");
         assert!(p.layout().starts_with("7 columns"), "{}", p.layout());
@@ -807,7 +865,9 @@ mod tests {
         cols.extend((1..=10).map(|i| format!("q16.{i}")));
         let p = Plan::new(d, &cols, None).unwrap();
         assert!(
-            p.warnings.iter().any(|w| w.contains("`q16.10` is the write-in text") && w.contains("q16_10")),
+            p.warnings
+                .iter()
+                .any(|w| w.contains("`q16.10` is the write-in text") && w.contains("q16_10")),
             "{:?}",
             p.warnings
         );
@@ -823,17 +883,35 @@ mod tests {
         assert!(e.to_string().contains("--survey"), "{e}");
         // Dental-only keys decide.
         let s = c
-            .choose(&hdr(&["facility_code", "q04.full", "q07.unit", "q08"]), None, None, None)
+            .choose(
+                &hdr(&["facility_code", "q04.full", "q07.unit", "q08"]),
+                None,
+                None,
+                None,
+            )
             .unwrap();
         assert_eq!(s.id(), "dental");
         // Japanese labels decide.
         let s = c
-            .choose(&hdr(&["事業所番号", "職種別の職員数（常勤換算）・保健師・助産師・看護師"]), None, None, None)
+            .choose(
+                &hdr(&[
+                    "事業所番号",
+                    "職種別の職員数（常勤換算）・保健師・助産師・看護師",
+                ]),
+                None,
+                None,
+                None,
+            )
             .unwrap();
         assert_eq!(s.id(), "visiting-nurse");
         // A survey column or an explicit id wins.
         let s = c
-            .choose(&hdr(&["facility_code", "q02"]), None, None, Some("homecare-clinic"))
+            .choose(
+                &hdr(&["facility_code", "q02"]),
+                None,
+                None,
+                Some("homecare-clinic"),
+            )
             .unwrap();
         assert_eq!(s.id(), "homecare-clinic");
         assert!(c.choose(&hdr(&["q02"]), Some("nope"), None, None).is_err());
@@ -859,8 +937,17 @@ q08 = { "専門" = "1" }
         )
         .unwrap();
         let d = c.get("dental").unwrap();
-        let p = Plan::new(d.clone(), &hdr(&["事業所ID", "訪問", "月AM", "メモ"]), Some(&m)).unwrap();
-        assert!(p.warnings.iter().any(|w| w.contains("`存在しない`")), "{:?}", p.warnings);
+        let p = Plan::new(
+            d.clone(),
+            &hdr(&["事業所ID", "訪問", "月AM", "メモ"]),
+            Some(&m),
+        )
+        .unwrap();
+        assert!(
+            p.warnings.iter().any(|w| w.contains("`存在しない`")),
+            "{:?}",
+            p.warnings
+        );
         assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
         let q08 = d.field_index("q08").unwrap();
         let out = p.outputs.iter().find(|o| o.field == q08).unwrap();

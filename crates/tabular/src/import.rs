@@ -46,7 +46,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use crate::{Catalog, Chunk, FacilityKey, FileError, Plan, ReadOptions, ReplyFile, Row, RowError, RowProblem};
+use crate::{
+    Catalog, Chunk, FacilityKey, FileError, Plan, ReadOptions, ReplyFile, Row, RowError, RowProblem,
+};
 
 /// The `kind` reply files are recorded under in `imported_files`.
 pub const FILE_KIND: &str = "replies";
@@ -357,7 +359,18 @@ async fn import_one(
             return report;
         }
     };
-    let result = write_file(&txn, path, &mut rx, &hash, size, &plan, opts, &mut report, progress).await;
+    let result = write_file(
+        &txn,
+        path,
+        &mut rx,
+        &hash,
+        size,
+        &plan,
+        opts,
+        &mut report,
+        progress,
+    )
+    .await;
     match result {
         Ok(true) => {
             if let Err(e) = txn.commit().await {
@@ -403,11 +416,13 @@ async fn write_file(
         report.imported_file_id = Some(prev.id);
         return Ok(false);
     }
-    let record = record_imported_file(txn, FILE_KIND, &path.display().to_string(), hash, size).await?;
+    let record =
+        record_imported_file(txn, FILE_KIND, &path.display().to_string(), hash, size).await?;
     report.imported_file_id = Some(record.id);
-    let file_name = path
-        .file_name()
-        .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned());
+    let file_name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
     let mut w = Writer {
         txn,
         plan,
@@ -449,7 +464,15 @@ async fn write_file(
     let file_name = w.file_name.clone();
     w.report.row_errors = errors.iter().map(|e| e.display_in(&file_name)).collect();
     let summary = serde_json::to_value(&*w.report).unwrap_or_default();
-    audit(txn, &opts.actor, "replies.import", "imported_files", Some(record.id), summary.clone()).await?;
+    audit(
+        txn,
+        &opts.actor,
+        "replies.import",
+        "imported_files",
+        Some(record.id),
+        summary.clone(),
+    )
+    .await?;
     set_import_summary(txn, record, summary).await?;
     Ok(true)
 }
@@ -492,7 +515,8 @@ struct Writer<'a> {
 
 fn encode(v: &Option<Value>) -> Option<String> {
     // Exactly as the store encodes values, so equal values compare equal.
-    v.as_ref().map(|v| serde_json::to_string(v).expect("values serialise"))
+    v.as_ref()
+        .map(|v| serde_json::to_string(v).expect("values serialise"))
 }
 
 fn source_kind(s: &str) -> SourceKind {
@@ -546,7 +570,8 @@ impl Writer<'_> {
                 self.facilities.insert(c, None);
             }
             for f in found {
-                self.facilities.insert(f.code, Some((f.id, f.facility_type)));
+                self.facilities
+                    .insert(f.code, Some((f.id, f.facility_type)));
             }
         }
         if !forms.is_empty() {
@@ -589,7 +614,9 @@ impl Writer<'_> {
         };
         let by_form = |form: &str| -> Result<(i64, i64), String> {
             match self.forms.get(form).cloned().flatten() {
-                None => Err(format!("unknown 管理No {form}: no form was sent with this number")),
+                None => Err(format!(
+                    "unknown 管理No {form}: no form was sent with this number"
+                )),
                 Some(m) if m.survey_version_id != self.version.id => Err(format!(
                     "管理No {form} is a form of another survey or version than {} v{}",
                     survey.id, survey.version
@@ -799,17 +826,37 @@ impl Writer<'_> {
                                 // A change: the store's rules decide (supersede or conflict).
                                 // They read the database, so earlier inserts go in first.
                                 flush(self.txn, &mut inserts).await?;
-                                let put = put_answer(self.txn, &response, key, value, None, &src, self.actor)
-                                    .await?;
+                                let put = put_answer(
+                                    self.txn, &response, key, value, None, &src, self.actor,
+                                )
+                                .await?;
                                 match put {
                                     Put::Inserted(id) => {
                                         self.report.answers.inserted += 1;
-                                        current.insert(slot, (id, Current { value: encoded, kind: SourceKind::Csv }));
+                                        current.insert(
+                                            slot,
+                                            (
+                                                id,
+                                                Current {
+                                                    value: encoded,
+                                                    kind: SourceKind::Csv,
+                                                },
+                                            ),
+                                        );
                                     }
                                     Put::Unchanged(_) => self.report.answers.unchanged += 1,
                                     Put::Superseded { new, .. } => {
                                         self.report.answers.superseded += 1;
-                                        current.insert(slot, (new, Current { value: encoded, kind: SourceKind::Csv }));
+                                        current.insert(
+                                            slot,
+                                            (
+                                                new,
+                                                Current {
+                                                    value: encoded,
+                                                    kind: SourceKind::Csv,
+                                                },
+                                            ),
+                                        );
                                     }
                                     Put::Conflict { .. } => self.report.answers.conflicts += 1,
                                 }
@@ -853,7 +900,10 @@ impl Writer<'_> {
     }
 }
 
-async fn flush(txn: &DatabaseTransaction, inserts: &mut Vec<answers::ActiveModel>) -> Result<(), Abandon> {
+async fn flush(
+    txn: &DatabaseTransaction,
+    inserts: &mut Vec<answers::ActiveModel>,
+) -> Result<(), Abandon> {
     while !inserts.is_empty() {
         let rest = inserts.split_off(inserts.len().min(INSERT_ROWS));
         let batch = std::mem::replace(inserts, rest);
@@ -865,7 +915,11 @@ async fn flush(txn: &DatabaseTransaction, inserts: &mut Vec<answers::ActiveModel
 }
 
 /// Reads a file without a database: rows and row errors, for checks and benchmarks.
-pub fn read_all(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Result<(ReplyFile, Vec<Row>, Vec<RowError>), FileError> {
+pub fn read_all(
+    path: &Path,
+    catalog: &Catalog,
+    opts: &ReadOptions,
+) -> Result<(ReplyFile, Vec<Row>, Vec<RowError>), FileError> {
     let mut file = ReplyFile::open(path, catalog, opts)?;
     let mut rows = Vec::new();
     let mut errors = Vec::new();

@@ -103,7 +103,9 @@ impl Mapping {
             .map(|(field, spellings)| {
                 let m: ValueMap = spellings
                     .into_iter()
-                    .map(|(from, to)| (text::fold(&from).into_owned(), text::fold(&to).into_owned()))
+                    .map(|(from, to)| {
+                        (text::fold(&from).into_owned(), text::fold(&to).into_owned())
+                    })
                     .collect();
                 (field, m)
             })

@@ -128,14 +128,21 @@ enum Body {
 
 /// Whether a path is read as a workbook.
 pub fn is_workbook(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "xlsx" | "xlsm" | "xls" | "ods"))
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        matches!(
+            e.to_ascii_lowercase().as_str(),
+            "xlsx" | "xlsm" | "xls" | "ods"
+        )
+    })
 }
 
 impl ReplyFile {
     /// Opens a file, reads its header and maps it onto a survey of `catalog`.
-    pub fn open(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Result<ReplyFile, FileError> {
+    pub fn open(
+        path: &Path,
+        catalog: &Catalog,
+        opts: &ReadOptions,
+    ) -> Result<ReplyFile, FileError> {
         if is_workbook(path) {
             open_book(path, catalog, opts)
         } else {
@@ -301,8 +308,7 @@ fn scan(buf: &[u8], delim: u8) -> Scan {
                     if buf[p] == b'\n' {
                         boundary = Some(p + 1);
                         embedded_at_boundary = embedded;
-                    } else if p == 0 || matches!(buf[p - 1], b'\n' | b'\r') || buf[p - 1] == delim
-                    {
+                    } else if p == 0 || matches!(buf[p - 1], b'\n' | b'\r') || buf[p - 1] == delim {
                         in_q = true;
                         open = p;
                     }
@@ -335,7 +341,9 @@ fn first_record_end(buf: &[u8], delim: u8) -> Option<usize> {
             }
         } else if c == b'\n' {
             return Some(i + 1);
-        } else if c == b'"' && (i == 0 || matches!(buf[i - 1], b'\n' | b'\r') || buf[i - 1] == delim) {
+        } else if c == b'"'
+            && (i == 0 || matches!(buf[i - 1], b'\n' | b'\r') || buf[i - 1] == delim)
+        {
             in_q = true;
         }
         i += 1;
@@ -362,7 +370,9 @@ fn decode_block(bytes: &[u8], enc: Enc, line: u64) -> Result<Cow<'_, str>, FileE
                 line: decode_error_line(
                     bytes,
                     line,
-                    std::str::from_utf8(bytes).err().map_or(0, |e| e.valid_up_to()),
+                    std::str::from_utf8(bytes)
+                        .err()
+                        .map_or(0, |e| e.valid_up_to()),
                 ),
             }),
         },
@@ -494,7 +504,12 @@ fn open_csv(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Result<ReplyF
         let t = decode_block(&rest[..end], encoding, 1).ok()?;
         parse_cells(&t, delimiter).get(col).cloned()
     });
-    let index = catalog.choose(&header, opts.survey.as_deref(), mapping, survey_value.as_deref())?;
+    let index = catalog.choose(
+        &header,
+        opts.survey.as_deref(),
+        mapping,
+        survey_value.as_deref(),
+    )?;
     let plan = Plan::new(index, &header, mapping)?;
     let consumed = &buf[..header_end];
     let line = 1 + count_nl(consumed);
@@ -877,7 +892,8 @@ fn cell_text(d: &calamine::Data) -> String {
 fn open_book(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Result<ReplyFile, FileError> {
     use calamine::Reader as _;
     let size = std::fs::metadata(path)?.len();
-    let mut wb = calamine::open_workbook_auto(path).map_err(|e| FileError::Workbook(e.to_string()))?;
+    let mut wb =
+        calamine::open_workbook_auto(path).map_err(|e| FileError::Workbook(e.to_string()))?;
     let names = wb.sheet_names();
     let mapping = opts.mapping.as_deref();
     let sheet = match mapping.and_then(|m| m.sheet.clone()) {
@@ -900,22 +916,41 @@ fn open_book(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Result<Reply
     let mut all: Vec<(u64, Vec<String>)> = range
         .rows()
         .enumerate()
-        .map(|(i, cells)| (first_row + i as u64 + 1, cells.iter().map(cell_text).collect()))
+        .map(|(i, cells)| {
+            (
+                first_row + i as u64 + 1,
+                cells.iter().map(cell_text).collect(),
+            )
+        })
         .collect();
     let explicit = mapping.map(|m| m.header_row).filter(|&h| h > 1);
     let header_at = match explicit {
         Some(h) => all.iter().position(|(r, _)| *r == h as u64),
-        None => all.iter().position(|(_, c)| c.iter().any(|s| !text::trim(s).is_empty())),
+        None => all
+            .iter()
+            .position(|(_, c)| c.iter().any(|s| !text::trim(s).is_empty())),
     }
     .ok_or(FileError::Empty)?;
-    let header: Vec<String> = all[header_at].1.iter().map(|h| text::trim(h).to_owned()).collect();
+    let header: Vec<String> = all[header_at]
+        .1
+        .iter()
+        .map(|h| text::trim(h).to_owned())
+        .collect();
     // Trailing unnamed, empty columns are just the sheet's used range.
-    let width = header.iter().rposition(|h| !h.is_empty()).map_or(0, |p| p + 1);
+    let width = header
+        .iter()
+        .rposition(|h| !h.is_empty())
+        .map_or(0, |p| p + 1);
     let header = header[..width].to_vec();
     all.drain(..=header_at);
-    let survey_value =
-        survey_column(&header, mapping).and_then(|col| all.first().and_then(|(_, r)| r.get(col).cloned()));
-    let index = catalog.choose(&header, opts.survey.as_deref(), mapping, survey_value.as_deref())?;
+    let survey_value = survey_column(&header, mapping)
+        .and_then(|col| all.first().and_then(|(_, r)| r.get(col).cloned()));
+    let index = catalog.choose(
+        &header,
+        opts.survey.as_deref(),
+        mapping,
+        survey_value.as_deref(),
+    )?;
     let plan = Plan::new(index, &header, mapping)?;
     let n = all.len().max(1);
     Ok(ReplyFile {
@@ -1029,7 +1064,10 @@ mod tests {
             .records()
             .map(|r| r.unwrap().iter().map(str::to_owned).collect())
             .collect();
-        let ours: Vec<Vec<String>> = fields(text).into_iter().filter(|r| r != &vec![String::new()]).collect();
+        let ours: Vec<Vec<String>> = fields(text)
+            .into_iter()
+            .filter(|r| r != &vec![String::new()])
+            .collect();
         assert_eq!(ours, theirs, "blank lines aside, the same cells");
     }
 

@@ -86,7 +86,11 @@ pub struct Row {
 
 impl Plan {
     /// The value of an answer of a row: `Ok(None)` is 無回答, `Err` the problem.
-    pub fn value<'r>(&self, row: &'r Row, answer: &'r Answer) -> Result<Option<Value>, &'r ValueProblem> {
+    pub fn value<'r>(
+        &self,
+        row: &'r Row,
+        answer: &'r Answer,
+    ) -> Result<Option<Value>, &'r ValueProblem> {
         match &answer.cell {
             Ok(c) => Ok(self.index.fields[answer.field as usize].value(c, &row.text)),
             Err(p) => Err(p),
@@ -95,7 +99,11 @@ impl Plan {
 
     /// The value of the field with this key in a row, if the file answers it (for tests and
     /// tools; the importer goes through [`Plan::value`]).
-    pub fn value_of<'r>(&self, row: &'r Row, key: &str) -> Option<Result<Option<Value>, &'r ValueProblem>> {
+    pub fn value_of<'r>(
+        &self,
+        row: &'r Row,
+        key: &str,
+    ) -> Option<Result<Option<Value>, &'r ValueProblem>> {
         row.answers
             .iter()
             .find(|a| self.field_key(a.field as usize) == key)
@@ -172,7 +180,10 @@ fn code_cell(s: &str) -> String {
     if t.bytes().all(|b| b.is_ascii_graphic()) {
         return t.to_owned();
     }
-    text::fold(t).chars().filter(|c| !c.is_whitespace()).collect()
+    text::fold(t)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect()
 }
 
 impl Plan {
@@ -196,7 +207,8 @@ impl Plan {
                 let hint = if last_in_file_unterminated && n < expected {
                     ": the file ends in the middle of this row (cut off?)".to_owned()
                 } else if n > expected {
-                    ": a comma inside a value needs the value in double quotes (\"1,234\")".to_owned()
+                    ": a comma inside a value needs the value in double quotes (\"1,234\")"
+                        .to_owned()
                 } else {
                     String::new()
                 };
@@ -207,8 +219,14 @@ impl Plan {
                 });
             }
         }
-        let code = self.facility.map(|c| code_cell(cells.cell(c))).filter(|c| !c.is_empty());
-        let form = self.form.map(|c| code_cell(cells.cell(c))).filter(|c| !c.is_empty());
+        let code = self
+            .facility
+            .map(|c| code_cell(cells.cell(c)))
+            .filter(|c| !c.is_empty());
+        let form = self
+            .form
+            .map(|c| code_cell(cells.cell(c)))
+            .filter(|c| !c.is_empty());
         let facility = match (code, form) {
             (Some(code), Some(form)) => FacilityKey::Both { code, form },
             (Some(code), None) => FacilityKey::Code(code),
@@ -242,13 +260,15 @@ impl Plan {
                 None => &[],
             };
             let value = match &out.source {
-                Source::Cell(c) => spec.convert(question, cells.cell(*c), maps, &mut buf).map_err(|Misfit(reason)| {
-                    Box::new(ValueProblem {
-                        raw: cells.cell(*c).to_owned(),
-                        column: self.columns[*c].name.clone(),
-                        reason,
-                    })
-                }),
+                Source::Cell(c) => spec
+                    .convert(question, cells.cell(*c), maps, &mut buf)
+                    .map_err(|Misfit(reason)| {
+                        Box::new(ValueProblem {
+                            raw: cells.cell(*c).to_owned(),
+                            column: self.columns[*c].name.clone(),
+                            reason,
+                        })
+                    }),
                 Source::Flags(flags) => self.read_flags(out.field, flags, cells, maps),
             };
             answers.push(Answer {

@@ -25,18 +25,22 @@ pub fn trim(s: &str) -> &str {
 fn pad_at_start(b: &[u8]) -> bool {
     match b[0] {
         c if c < 0x80 => c.is_ascii_whitespace(),
-        _ => b.starts_with("\u{3000}".as_bytes())
-            || b.starts_with("\u{00A0}".as_bytes())
-            || b.starts_with("\u{FEFF}".as_bytes()),
+        _ => {
+            b.starts_with("\u{3000}".as_bytes())
+                || b.starts_with("\u{00A0}".as_bytes())
+                || b.starts_with("\u{FEFF}".as_bytes())
+        }
     }
 }
 
 fn pad_at_end(b: &[u8]) -> bool {
     match b[b.len() - 1] {
         c if c < 0x80 => c.is_ascii_whitespace(),
-        _ => b.ends_with("\u{3000}".as_bytes())
-            || b.ends_with("\u{00A0}".as_bytes())
-            || b.ends_with("\u{FEFF}".as_bytes()),
+        _ => {
+            b.ends_with("\u{3000}".as_bytes())
+                || b.ends_with("\u{00A0}".as_bytes())
+                || b.ends_with("\u{FEFF}".as_bytes())
+        }
     }
 }
 
@@ -84,7 +88,11 @@ fn needs_fold(t: &str) -> bool {
             // U+00A0 (no-break space).
             0xC2 if b.get(i + 1) == Some(&0xA0) => return true,
             // U+2010..U+2015 (dashes), U+2212 (minus).
-            0xE2 if matches!((b.get(i + 1), b.get(i + 2)), (Some(0x80), Some(0x90..=0x95)) | (Some(0x88), Some(0x92))) => {
+            0xE2 if matches!(
+                (b.get(i + 1), b.get(i + 2)),
+                (Some(0x80), Some(0x90..=0x95)) | (Some(0x88), Some(0x92))
+            ) =>
+            {
                 return true;
             }
             // U+3000 (ideographic space); U+30FC ー only between digits (a hyphen there, a
@@ -92,7 +100,9 @@ fn needs_fold(t: &str) -> bool {
             0xE3 => match (b.get(i + 1), b.get(i + 2)) {
                 (Some(0x80), Some(0x80)) => return true,
                 (Some(0x83), Some(0xBC))
-                    if i > 0 && b[i - 1].is_ascii_digit() && b.get(i + 3).is_some_and(u8::is_ascii_digit) =>
+                    if i > 0
+                        && b[i - 1].is_ascii_digit()
+                        && b.get(i + 3).is_some_and(u8::is_ascii_digit) =>
                 {
                     return true;
                 }
@@ -101,7 +111,9 @@ fn needs_fold(t: &str) -> bool {
             // U+FE63 (small hyphen-minus).
             0xEF => match (b.get(i + 1), b.get(i + 2)) {
                 // U+FF01..U+FF3F and U+FF40..U+FF5E (full-width ASCII), U+FF70 (ｰ).
-                (Some(0xBC), Some(0x81..=0xBF)) | (Some(0xBD), Some(0x80..=0x9E | 0xB0)) => return true,
+                (Some(0xBC), Some(0x81..=0xBF)) | (Some(0xBD), Some(0x80..=0x9E | 0xB0)) => {
+                    return true;
+                }
                 (Some(0xB9), Some(0xA3)) => return true,
                 _ => {}
             },
@@ -158,11 +170,13 @@ pub fn mark(folded: &str) -> Mark {
     }
     match folded {
         "" | "無回答" => Mark::Blank,
-        "-" | "--" | "ー" | "わからない" | "分からない" | "不明" | "?" => Mark::Unknown,
-        "1" | "○" | "◯" | "〇" | "●" | "◎" | "✓" | "✔" | "☑" | "レ" | "はい" | "あり" | "有" | "有り"
-        | "yes" | "Yes" | "YES" | "y" | "Y" | "true" | "True" | "TRUE" => Mark::Yes,
-        "0" | "×" | "✕" | "✗" | "✘" | "いいえ" | "なし" | "無" | "無し" | "no" | "No" | "NO" | "n"
-        | "N" | "false" | "False" | "FALSE" => Mark::No,
+        "-" | "--" | "ー" | "わからない" | "分からない" | "不明" | "?" => {
+            Mark::Unknown
+        }
+        "1" | "○" | "◯" | "〇" | "●" | "◎" | "✓" | "✔" | "☑" | "レ" | "はい" | "あり" | "有"
+        | "有り" | "yes" | "Yes" | "YES" | "y" | "Y" | "true" | "True" | "TRUE" => Mark::Yes,
+        "0" | "×" | "✕" | "✗" | "✘" | "いいえ" | "なし" | "無" | "無し" | "no" | "No" | "NO"
+        | "n" | "N" | "false" | "False" | "FALSE" => Mark::No,
         _ => Mark::Other,
     }
 }
@@ -220,8 +234,7 @@ impl std::hash::Hasher for FastHasher {
 }
 
 /// A `HashMap` with [`FastHasher`].
-pub type FastMap<K, V> =
-    std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+pub type FastMap<K, V> = std::collections::HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
 
 /// The separators of several answers in one cell: 「、」「,」「;」 and line breaks (full-width
 /// 「，」「；」 are folded to ASCII before this is used).
@@ -392,7 +405,9 @@ mod tests {
 
     #[test]
     fn marks() {
-        for y in ["1", "○", "◯", "〇", "✓", "✔", "はい", "あり", "yes", "TRUE", "レ"] {
+        for y in [
+            "1", "○", "◯", "〇", "✓", "✔", "はい", "あり", "yes", "TRUE", "レ",
+        ] {
             assert_eq!(mark(&fold(y)), Mark::Yes, "{y}");
         }
         for n in ["0", "×", "いいえ", "なし", "no", "false", "０"] {

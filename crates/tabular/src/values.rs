@@ -190,7 +190,9 @@ impl FieldSpec {
     /// The option index a folded answer names, through the value map first.
     fn option_of(&self, folded: &str, values: &[&ValueMap]) -> Option<usize> {
         if values.is_empty() {
-            if let Some(n) = text::quick_int(folded).filter(|_| folded.len() <= 2 && !folded.starts_with('0')) {
+            if let Some(n) =
+                text::quick_int(folded).filter(|_| folded.len() <= 2 && !folded.starts_with('0'))
+            {
                 // A number that is not a code may still be a label ("1" never is): fall through.
                 if let Some(Some(i)) = self.numeric_codes.get(n as usize) {
                     return Some(*i);
@@ -245,7 +247,9 @@ impl FieldSpec {
             return Ok(Cell::Blank);
         }
         if values.is_empty() {
-            if let (FieldKind::Count | FieldKind::Decimal, Some(n)) = (self.kind, text::quick_int(t)) {
+            if let (FieldKind::Count | FieldKind::Decimal, Some(n)) =
+                (self.kind, text::quick_int(t))
+            {
                 if self.kind == FieldKind::Count
                     && n >= self.int_range.0
                     && self.int_range.1.is_none_or(|m| n <= m)
@@ -339,9 +343,7 @@ impl FieldSpec {
                         .iter()
                         .find(|o| o.code == code)
                         .map_or("", |o| o.label.as_str());
-                    format!(
-                        "option {code} ({label}) excludes the others but was given with them"
-                    )
+                    format!("option {code} ({label}) excludes the others but was given with them")
                 }
                 ValueError::UnknownOption(code) => {
                     format!("`{code}` is not an option ({})", self.options_hint())
@@ -424,7 +426,8 @@ impl FieldSpec {
         if !unknown.is_empty() {
             // ○ or × alone: a tick copied from a form, not an option.
             let marks = unknown.iter().all(|u| {
-                matches!(text::mark(u), Mark::Yes | Mark::No) && !u.bytes().all(|b| b.is_ascii_digit())
+                matches!(text::mark(u), Mark::Yes | Mark::No)
+                    && !u.bytes().all(|b| b.is_ascii_digit())
             });
             return Err(Misfit(if marks && out.len() == 0 {
                 format!(
@@ -493,7 +496,12 @@ impl FieldSpec {
     }
 
     /// Reads one option column of a choice question: ticked, not ticked, unknown.
-    pub(crate) fn flag(&self, option: usize, raw: &str, values: &[&ValueMap]) -> Result<Mark, Misfit> {
+    pub(crate) fn flag(
+        &self,
+        option: usize,
+        raw: &str,
+        values: &[&ValueMap],
+    ) -> Result<Mark, Misfit> {
         let folded = text::fold(raw);
         let folded: &str = values
             .iter()
@@ -692,7 +700,10 @@ text = "ご意見"
             conv("q7", "一行目\r\n二行目 "),
             ok(Value::Text("一行目\n二行目".into()))
         );
-        assert_eq!(conv("q4.4", "歯科医師会"), ok(Value::Text("歯科医師会".into())));
+        assert_eq!(
+            conv("q4.4", "歯科医師会"),
+            ok(Value::Text("歯科医師会".into()))
+        );
     }
 
     #[test]
@@ -701,7 +712,10 @@ text = "ご意見"
         m.insert("できる".into(), "yes".into());
         m.insert("専門".into(), "2".into());
         assert_eq!(conv_with("q3", "できる", &[&m]), ok(Value::Bool(true)));
-        assert_eq!(conv_with("q4", "専門", &[&m]), ok(Value::Choice("2".into())));
+        assert_eq!(
+            conv_with("q4", "専門", &[&m]),
+            ok(Value::Choice("2".into()))
+        );
         assert_eq!(
             conv_with("q5", "専門、1", &[&m]),
             ok(Value::Choices(vec!["1".into(), "2".into()]))

@@ -59,7 +59,13 @@ async fn load_roster(conn: &DatabaseConnection) -> Vec<(String, String)> {
 }
 
 fn dental_code(roster: &[(String, String)], i: usize) -> String {
-    roster.iter().filter(|(_, t)| t == "dental").nth(i).unwrap().0.clone()
+    roster
+        .iter()
+        .filter(|(_, t)| t == "dental")
+        .nth(i)
+        .unwrap()
+        .0
+        .clone()
 }
 
 /// Every reply file of the fixtures folder (not the subfolders), sorted.
@@ -169,7 +175,10 @@ async fn import_all_then_again_changes_nothing() {
         let Outcome::Failed { error } = &truncated.outcome else {
             panic!("truncated file was imported: {truncated:?}")
         };
-        assert!(error.contains("truncated") && error.contains("line 2"), "{error}");
+        assert!(
+            error.contains("truncated") && error.contains("line 2"),
+            "{error}"
+        );
         for r in &reports {
             if r.path.ends_with("dental-truncated.csv") {
                 continue;
@@ -189,26 +198,48 @@ async fn import_all_then_again_changes_nothing() {
                 assert!(r.answers.inserted > 0, "{}", r.path);
             }
         }
-        assert_eq!(report(&reports, "dental-utf8bom-ids.csv").encoding.as_deref(), Some("UTF-8 (BOM)"));
         assert_eq!(
-            report(&reports, "dental-excel-sjis-labels.csv").encoding.as_deref(),
+            report(&reports, "dental-utf8bom-ids.csv")
+                .encoding
+                .as_deref(),
+            Some("UTF-8 (BOM)")
+        );
+        assert_eq!(
+            report(&reports, "dental-excel-sjis-labels.csv")
+                .encoding
+                .as_deref(),
             Some("Shift_JIS (CP932)")
         );
-        assert!(report(&reports, "homecare-clinic-tab.tsv").format.as_deref().unwrap().contains("tab"));
+        assert!(
+            report(&reports, "homecare-clinic-tab.tsv")
+                .format
+                .as_deref()
+                .unwrap()
+                .contains("tab")
+        );
         assert_eq!(report(&reports, "visiting-nurse.xlsx").rows_stored, 3);
-        assert_eq!(report(&reports, "visiting-nurse-option-columns.csv").rows_stored, 2);
+        assert_eq!(
+            report(&reports, "visiting-nurse-option-columns.csv").rows_stored,
+            2
+        );
 
         let messy = report(&reports, "dental-messy.csv");
-        assert_eq!((messy.rows, messy.rows_stored, messy.blank_rows), (5, 3, 1), "{messy:?}");
+        assert_eq!(
+            (messy.rows, messy.rows_stored, messy.blank_rows),
+            (5, 3, 1),
+            "{messy:?}"
+        );
         assert_eq!(messy.answers.sent_to_review, 6, "{messy:?}");
         assert_eq!(messy.row_errors.len(), 2, "{:?}", messy.row_errors);
         assert!(
-            messy.row_errors[0].starts_with("dental-messy.csv:6 (row 4): 3 cells where the header has 14"),
+            messy.row_errors[0]
+                .starts_with("dental-messy.csv:6 (row 4): 3 cells where the header has 14"),
             "{:?}",
             messy.row_errors
         );
         assert!(
-            messy.row_errors[1].starts_with("dental-messy.csv:7 (row 5): unknown facility code 1399999999"),
+            messy.row_errors[1]
+                .starts_with("dental-messy.csv:7 (row 5): unknown facility code 1399999999"),
             "{:?}",
             messy.row_errors
         );
@@ -216,7 +247,10 @@ async fn import_all_then_again_changes_nothing() {
         // 16 facilities answered; the truncated file left nothing behind.
         assert_eq!(responses::Entity::find().all(conn).await.unwrap().len(), 16);
         let d7 = dental_code(&roster, 7);
-        let f7 = capsurvey_store::facility_by_code(conn, &d7).await.unwrap().unwrap();
+        let f7 = capsurvey_store::facility_by_code(conn, &d7)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(
             responses::Entity::find()
                 .filter(responses::Column::FacilityId.eq(f7.id))
@@ -225,17 +259,33 @@ async fn import_all_then_again_changes_nothing() {
                 .unwrap()
                 .is_none()
         );
-        assert_eq!(imported_files::Entity::find().all(conn).await.unwrap().len(), 6);
+        assert_eq!(
+            imported_files::Entity::find()
+                .all(conn)
+                .await
+                .unwrap()
+                .len(),
+            6
+        );
 
         // Values from each layout, normalised.
         let d0 = dental_code(&roster, 0);
-        assert_eq!(accepted(conn, &d0, "q08").await, Some(Value::Choice("1".into())));
+        assert_eq!(
+            accepted(conn, &d0, "q08").await,
+            Some(Value::Choice("1".into()))
+        );
         assert_eq!(accepted(conn, &d0, "q04.full").await, Some(Value::Int(2)));
         let d3 = dental_code(&roster, 3);
         let q26 = accepted(conn, &d3, "q26").await;
-        assert!(matches!(q26, Some(Value::Choice(_))), "labels become codes: {q26:?}");
+        assert!(
+            matches!(q26, Some(Value::Choice(_))),
+            "labels become codes: {q26:?}"
+        );
         let q11a = accepted(conn, &d3, "q11a").await;
-        assert!(matches!(q11a, Some(Value::Bool(_))), "○/× become yes/no: {q11a:?}");
+        assert!(
+            matches!(q11a, Some(Value::Bool(_))),
+            "○/× become yes/no: {q11a:?}"
+        );
 
         let before = dump(conn).await;
         let again = import(&db.store, &files, None).await;
@@ -243,10 +293,20 @@ async fn import_all_then_again_changes_nothing() {
             if r.path.ends_with("dental-truncated.csv") {
                 assert!(r.failed());
             } else {
-                assert!(matches!(r.outcome, Outcome::Skipped { .. }), "{}: {:?}", r.path, r.outcome);
+                assert!(
+                    matches!(r.outcome, Outcome::Skipped { .. }),
+                    "{}: {:?}",
+                    r.path,
+                    r.outcome
+                );
             }
         }
-        assert_eq!(before, dump(conn).await, "importing again changed the database ({})", db.backend);
+        assert_eq!(
+            before,
+            dump(conn).await,
+            "importing again changed the database ({})",
+            db.backend
+        );
         db
     })
     .await;
@@ -268,7 +328,10 @@ async fn misfits_go_to_review_with_raw_row_and_column() {
             .iter()
             .map(|t| {
                 assert_eq!(t.kind, "value");
-                (t.field_key.clone().unwrap(), serde_json::from_str(&t.payload).unwrap())
+                (
+                    t.field_key.clone().unwrap(),
+                    serde_json::from_str(&t.payload).unwrap(),
+                )
             })
             .collect();
         let find = |key: &str| {
@@ -283,17 +346,35 @@ async fn misfits_go_to_review_with_raw_row_and_column() {
         assert_eq!(p["row"], 2);
         assert_eq!(p["column"], "q10.home");
         assert_eq!(p["file"], "dental-messy.csv");
-        assert!(p["reason"].as_str().unwrap().contains("outside the range 0–999"), "{p}");
+        assert!(
+            p["reason"]
+                .as_str()
+                .unwrap()
+                .contains("outside the range 0–999"),
+            "{p}"
+        );
         let p = find("q03");
         assert_eq!(p["raw"], "1、2");
-        assert!(p["reason"].as_str().unwrap().contains("two answers to a single choice"), "{p}");
+        assert!(
+            p["reason"]
+                .as_str()
+                .unwrap()
+                .contains("two answers to a single choice"),
+            "{p}"
+        );
         assert_eq!(find("q08")["raw"], "5");
         assert_eq!(find("q10.facility")["raw"], "1,2");
         let p = find("q06");
         assert_eq!(p["raw"], "1;7");
         assert_eq!(p["row"], 7, "row counts records as a spreadsheet does");
         assert_eq!(p["line"], 9, "line counts the line breaks inside values");
-        assert!(p["reason"].as_str().unwrap().contains("excludes the others"), "{p}");
+        assert!(
+            p["reason"]
+                .as_str()
+                .unwrap()
+                .contains("excludes the others"),
+            "{p}"
+        );
         let p = find("q04.full");
         assert_eq!(p["raw"], "150");
         assert_eq!(tasks.len(), 6);
@@ -304,17 +385,27 @@ async fn misfits_go_to_review_with_raw_row_and_column() {
             dental_code(&roster, 6),
             dental_code(&roster, 8),
         );
-        assert_eq!(accepted(conn, &d5, "q03").await, Some(Value::Choice("2".into())));
+        assert_eq!(
+            accepted(conn, &d5, "q03").await,
+            Some(Value::Choice("2".into()))
+        );
         assert_eq!(accepted(conn, &d5, "q04.full").await, Some(Value::Int(5)));
         assert_eq!(
             accepted(conn, &d5, "q06").await,
             Some(Value::Choices(vec!["2".into(), "4".into()]))
         );
-        assert_eq!(accepted(conn, &d5, "q10.facility").await, Some(Value::Int(12)));
+        assert_eq!(
+            accepted(conn, &d5, "q10.facility").await,
+            Some(Value::Int(12))
+        );
         assert_eq!(accepted(conn, &d5, "q11a").await, Some(Value::Bool(true)));
         assert_eq!(accepted(conn, &d5, "q18a").await, Some(Value::Bool(true)));
         assert_eq!(accepted(conn, &d6, "q04.full").await, Some(Value::Unknown));
-        assert_eq!(accepted(conn, &d6, "q04.part").await, None, "blank is 無回答");
+        assert_eq!(
+            accepted(conn, &d6, "q04.part").await,
+            None,
+            "blank is 無回答"
+        );
         assert_eq!(
             accepted(conn, &d6, "q06").await,
             Some(Value::Choices(vec!["1".into(), "3".into()]))
@@ -323,12 +414,18 @@ async fn misfits_go_to_review_with_raw_row_and_column() {
             accepted(conn, &d6, "q12").await,
             Some(Value::Choices(vec!["1".into(), "4".into()]))
         );
-        assert_eq!(accepted(conn, &d6, "q26").await, Some(Value::Choice("1".into())));
+        assert_eq!(
+            accepted(conn, &d6, "q26").await,
+            Some(Value::Choice("1".into()))
+        );
         assert_eq!(
             accepted(conn, &d6, "q28").await,
             Some(Value::Text("訪問の依頼が\n増えています".into()))
         );
-        assert_eq!(accepted(conn, &d8, "q08").await, Some(Value::Choice("1".into())));
+        assert_eq!(
+            accepted(conn, &d8, "q08").await,
+            Some(Value::Choice("1".into()))
+        );
         assert_eq!(accepted(conn, &d8, "q11a").await, Some(Value::Unknown));
         // The misfit is kept for review, not accepted.
         let r6 = response_of(conn, &d6).await;
@@ -336,7 +433,10 @@ async fn misfits_go_to_review_with_raw_row_and_column() {
         assert_eq!(hist.len(), 1);
         assert_eq!(hist[0].status, "review");
         assert_eq!(hist[0].source_ref, "dental-messy.csv row 3 col q03");
-        let a = capsurvey_store::accepted_answer(conn, r6.id, "q10.home").await.unwrap().unwrap();
+        let a = capsurvey_store::accepted_answer(conn, r6.id, "q10.home")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(a.source_ref, "dental-messy.csv row 3 col q10.home");
         assert_eq!(a.row_number, Some(3));
         assert_eq!(a.source_kind, "csv");
@@ -351,9 +451,19 @@ async fn newer_csv_supersedes_with_history() {
         let conn = db.store.db();
         let roster = load_roster(conn).await;
         let d0 = dental_code(&roster, 0);
-        let first = import(&db.store, &[fixtures().join("dental-utf8bom-ids.csv")], None).await;
+        let first = import(
+            &db.store,
+            &[fixtures().join("dental-utf8bom-ids.csv")],
+            None,
+        )
+        .await;
         assert_eq!(first[0].outcome, Outcome::Imported);
-        let second = import(&db.store, &[fixtures().join("later/dental-correction.csv")], None).await;
+        let second = import(
+            &db.store,
+            &[fixtures().join("later/dental-correction.csv")],
+            None,
+        )
+        .await;
         let r = &second[0];
         assert_eq!(r.outcome, Outcome::Imported, "{r:?}");
         assert!(r.answers.superseded >= 2, "{r:?}");
@@ -363,7 +473,10 @@ async fn newer_csv_supersedes_with_history() {
             5,
             "the five answers of the correction: {r:?}"
         );
-        assert_eq!(accepted(conn, &d0, "q08").await, Some(Value::Choice("2".into())));
+        assert_eq!(
+            accepted(conn, &d0, "q08").await,
+            Some(Value::Choice("2".into()))
+        );
         assert_eq!(accepted(conn, &d0, "q04.full").await, Some(Value::Int(3)));
         let resp = response_of(conn, &d0).await;
         let hist = answer_history(conn, resp.id, "q08").await.unwrap();
@@ -371,7 +484,13 @@ async fn newer_csv_supersedes_with_history() {
         assert_eq!(hist[0].status, "superseded");
         assert_eq!(hist[0].superseded_by, Some(hist[1].id));
         assert_eq!(hist[1].status, "accepted");
-        assert!(hist[1].source_ref.starts_with("dental-correction.csv row 2"), "{}", hist[1].source_ref);
+        assert!(
+            hist[1]
+                .source_ref
+                .starts_with("dental-correction.csv row 2"),
+            "{}",
+            hist[1].source_ref
+        );
         let audits = audit_log::Entity::find()
             .filter(audit_log::Column::Action.eq("answer.supersede"))
             .all(conn)
@@ -391,7 +510,10 @@ async fn fax_then_different_csv_is_a_conflict() {
         let d0 = dental_code(&roster, 0);
         let dental = catalog().get("dental").unwrap();
         let version = register_survey(conn, &dental.parsed, "test").await.unwrap();
-        let f = capsurvey_store::facility_by_code(conn, &d0).await.unwrap().unwrap();
+        let f = capsurvey_store::facility_by_code(conn, &d0)
+            .await
+            .unwrap()
+            .unwrap();
         let resp = response_for(conn, version.id, f.id, None).await.unwrap();
         let scan = |r: &str| Source {
             kind: SourceKind::Scan,
@@ -401,31 +523,69 @@ async fn fax_then_different_csv_is_a_conflict() {
             row_number: None,
             person: None,
         };
-        let put = put_answer(conn, &resp, "q08", Some(Value::Choice("3".into())), Some(0.99), &scan("fax.tif p2"), "t")
-            .await
-            .unwrap();
+        let put = put_answer(
+            conn,
+            &resp,
+            "q08",
+            Some(Value::Choice("3".into())),
+            Some(0.99),
+            &scan("fax.tif p2"),
+            "t",
+        )
+        .await
+        .unwrap();
         assert!(matches!(put, Put::Inserted(_)));
         // The same value by FAX and CSV agrees.
-        put_answer(conn, &resp, "q04.full", Some(Value::Int(2)), None, &scan("fax.tif p1"), "t")
-            .await
-            .unwrap();
+        put_answer(
+            conn,
+            &resp,
+            "q04.full",
+            Some(Value::Int(2)),
+            None,
+            &scan("fax.tif p1"),
+            "t",
+        )
+        .await
+        .unwrap();
         // The FAX has a value where the CSV row will be blank (q03.3, その他 not chosen).
-        put_answer(conn, &resp, "q03.3", Some(Value::Text("組合".into())), None, &scan("fax.tif p1"), "t")
-            .await
-            .unwrap();
+        put_answer(
+            conn,
+            &resp,
+            "q03.3",
+            Some(Value::Text("組合".into())),
+            None,
+            &scan("fax.tif p1"),
+            "t",
+        )
+        .await
+        .unwrap();
 
-        let reports = import(&db.store, &[fixtures().join("dental-utf8bom-ids.csv")], None).await;
+        let reports = import(
+            &db.store,
+            &[fixtures().join("dental-utf8bom-ids.csv")],
+            None,
+        )
+        .await;
         let r = &reports[0];
         assert_eq!(r.outcome, Outcome::Imported);
         assert_eq!(r.answers.conflicts, 1, "{r:?}");
         assert_eq!(r.answers.blank_kept_other, 1, "{r:?}");
         assert!(r.answers.unchanged >= 1, "{r:?}");
         // The FAX value stays accepted; the CSV value waits beside it with a conflict task.
-        assert_eq!(accepted(conn, &d0, "q08").await, Some(Value::Choice("3".into())));
-        assert_eq!(accepted(conn, &d0, "q03.3").await, Some(Value::Text("組合".into())));
+        assert_eq!(
+            accepted(conn, &d0, "q08").await,
+            Some(Value::Choice("3".into()))
+        );
+        assert_eq!(
+            accepted(conn, &d0, "q03.3").await,
+            Some(Value::Text("組合".into()))
+        );
         let hist = answer_history(conn, resp.id, "q08").await.unwrap();
         assert_eq!(hist.len(), 2);
-        assert_eq!((hist[1].status.as_str(), hist[1].source_kind.as_str()), ("review", "csv"));
+        assert_eq!(
+            (hist[1].status.as_str(), hist[1].source_kind.as_str()),
+            ("review", "csv")
+        );
         let tasks = review_tasks::Entity::find()
             .filter(review_tasks::Column::Kind.eq("conflict"))
             .all(conn)
@@ -433,7 +593,12 @@ async fn fax_then_different_csv_is_a_conflict() {
             .unwrap();
         assert_eq!(tasks.len(), 1);
         assert_eq!(tasks[0].field_key.as_deref(), Some("q08"));
-        assert!(tasks[0].payload.contains("fax.tif p2") && tasks[0].payload.contains("dental-utf8bom-ids.csv row 2 col q08"));
+        assert!(
+            tasks[0].payload.contains("fax.tif p2")
+                && tasks[0]
+                    .payload
+                    .contains("dental-utf8bom-ids.csv row 2 col q08")
+        );
         db
     })
     .await;
@@ -456,13 +621,30 @@ async fn foreign_layout_with_mapping() {
         assert_eq!((r.rows, r.rows_stored), (2, 2), "{r:?}");
         assert!(r.warnings.is_empty(), "{:?}", r.warnings);
         assert_eq!(r.answers.sent_to_review, 0, "{r:?}");
-        let c3 = roster.iter().filter(|(_, t)| t == "homecare-clinic").nth(3).unwrap().0.clone();
+        let c3 = roster
+            .iter()
+            .filter(|(_, t)| t == "homecare-clinic")
+            .nth(3)
+            .unwrap()
+            .0
+            .clone();
         let q07 = accepted(conn, &c3, "q07").await;
-        assert!(matches!(&q07, Some(Value::Choice(c)) if c == "1" || c == "3"), "{q07:?}");
+        assert!(
+            matches!(&q07, Some(Value::Choice(c)) if c == "1" || c == "3"),
+            "{q07:?}"
+        );
         assert_eq!(accepted(conn, &c3, "q03.2").await, Some(Value::Int(3)));
-        assert!(matches!(accepted(conn, &c3, "q14").await, Some(Value::Bool(_))));
+        assert!(matches!(
+            accepted(conn, &c3, "q14").await,
+            Some(Value::Bool(_))
+        ));
         // Without the mapping the layout is not guessed.
-        let plain = import(&db.store, &[fixtures().join("foreign/consultant-batch.csv")], None).await;
+        let plain = import(
+            &db.store,
+            &[fixtures().join("foreign/consultant-batch.csv")],
+            None,
+        )
+        .await;
         assert!(plain[0].failed(), "{:?}", plain[0]);
         db
     })
@@ -482,10 +664,19 @@ async fn a_file_that_fails_leaves_nothing_and_others_go_on() {
         let reports = import(&db.store, &files, None).await;
         assert!(reports[0].failed());
         assert!(reports[1].failed());
-        let Outcome::Failed { error } = &reports[1].outcome else { unreachable!() };
+        let Outcome::Failed { error } = &reports[1].outcome else {
+            unreachable!()
+        };
         assert!(error.contains("cannot read"), "{error}");
         assert_eq!(reports[2].outcome, Outcome::Imported);
-        assert_eq!(imported_files::Entity::find().all(conn).await.unwrap().len(), 1);
+        assert_eq!(
+            imported_files::Entity::find()
+                .all(conn)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         db
     })
     .await;

@@ -52,7 +52,11 @@ fn every_fixture_layout_is_recognised() {
         assert_eq!(file.plan.index.id(), survey, "{name}");
         assert_eq!(got.len(), rows, "{name}");
         assert!(errors.is_empty(), "{name}: {errors:?}");
-        assert!(file.plan.warnings.is_empty(), "{name}: {:?}", file.plan.warnings);
+        assert!(
+            file.plan.warnings.is_empty(),
+            "{name}: {:?}",
+            file.plan.warnings
+        );
         for r in &got {
             for a in &r.answers {
                 assert!(
@@ -74,12 +78,32 @@ fn every_fixture_layout_is_recognised() {
         }
     }
     // The Excel file: full-width codes, ○ and labels.
-    let (file, rows, _) = read_all(&dir.join("dental-excel-sjis-labels.csv"), &c, &ReadOptions::default()).unwrap();
-    assert!(matches!(file.format, Format::Csv { delimiter: b',', crlf: true, .. }));
+    let (file, rows, _) = read_all(
+        &dir.join("dental-excel-sjis-labels.csv"),
+        &c,
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert!(matches!(
+        file.format,
+        Format::Csv {
+            delimiter: b',',
+            crlf: true,
+            ..
+        }
+    ));
     assert!(matches!(&rows[0].facility, FacilityKey::Code(c) if c.len() == 10 && c.is_ascii()));
-    assert!(matches!(value(&file.plan, &rows[0], "q11a"), Some(Value::Bool(_))));
+    assert!(matches!(
+        value(&file.plan, &rows[0], "q11a"),
+        Some(Value::Bool(_))
+    ));
     // The workbook: codes typed as numbers come back without `.0`.
-    let (_, rows, _) = read_all(&dir.join("visiting-nurse.xlsx"), &c, &ReadOptions::default()).unwrap();
+    let (_, rows, _) = read_all(
+        &dir.join("visiting-nurse.xlsx"),
+        &c,
+        &ReadOptions::default(),
+    )
+    .unwrap();
     assert!(matches!(&rows[0].facility, FacilityKey::Code(c) if !c.contains('.')));
 }
 
@@ -169,36 +193,64 @@ fn broken_rows_truncation_and_bad_bytes() {
         ..Default::default()
     };
     // The last line lacks cells and a line break: the file was cut.
-    let p = write(dir.path(), "cut.csv", b"facility_code,q08,q26\n1330100011,1,1\n1330100012,2");
+    let p = write(
+        dir.path(),
+        "cut.csv",
+        b"facility_code,q08,q26\n1330100011,1,1\n1330100012,2",
+    );
     let (_, rows, errors) = read_all(&p, &c, &opts).unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].pos.line, 3);
     assert!(
-        errors[0].display_in("cut.csv").contains("cut.csv:3: 2 cells where the header has 3: the file ends in the middle"),
+        errors[0]
+            .display_in("cut.csv")
+            .contains("cut.csv:3: 2 cells where the header has 3: the file ends in the middle"),
         "{}",
         errors[0].display_in("cut.csv")
     );
     // An unquoted comma gives an extra cell; trailing empty cells are fine.
-    let p = write(dir.path(), "commas.csv", b"facility_code,q08,q10.home\n1330100011,1,1,234\n1330100012,2,5,,\n,,\n");
+    let p = write(
+        dir.path(),
+        "commas.csv",
+        b"facility_code,q08,q10.home\n1330100011,1,1,234\n1330100012,2,5,,\n,,\n",
+    );
     let (_, rows, errors) = read_all(&p, &c, &opts).unwrap();
     assert_eq!(rows.len(), 1);
-    assert!(matches!(&errors[0].problem, RowProblem::CellCount { found: 4, .. }));
+    assert!(matches!(
+        &errors[0].problem,
+        RowProblem::CellCount { found: 4, .. }
+    ));
     assert!(errors[0].problem.to_string().contains("double quotes"));
     // No facility code.
     let p = write(dir.path(), "nocode.csv", b"facility_code,q08\n,1\n");
     let (_, _, errors) = read_all(&p, &c, &opts).unwrap();
-    assert!(matches!(&errors[0].problem, RowProblem::NoFacility(_)), "{errors:?}");
+    assert!(
+        matches!(&errors[0].problem, RowProblem::NoFacility(_)),
+        "{errors:?}"
+    );
     // A quoted value that never ends.
-    let p = write(dir.path(), "trunc.csv", b"facility_code,q08,q28\n1330100011,1,ok\n1330100012,2,\"cut\nhere");
+    let p = write(
+        dir.path(),
+        "trunc.csv",
+        b"facility_code,q08,q28\n1330100011,1,ok\n1330100012,2,\"cut\nhere",
+    );
     let e = read_all(&p, &c, &opts).err().unwrap();
     assert!(matches!(e, FileError::Truncated { line: 3 }), "{e}");
     // Bytes that are neither UTF-8 nor Shift_JIS.
-    let p = write(dir.path(), "bad.csv", b"facility_code,q08\n1330100011,\x82\xFF\n");
+    let p = write(
+        dir.path(),
+        "bad.csv",
+        b"facility_code,q08\n1330100011,\x82\xFF\n",
+    );
     let e = read_all(&p, &c, &opts).err().unwrap();
     assert!(matches!(e, FileError::Decode { .. }), "{e}");
     // A survey column naming another survey.
-    let p = write(dir.path(), "mixed.csv", b"survey,facility_code,q08\ndental,1330100011,1\nvisiting-nurse,1360100011,1\n");
+    let p = write(
+        dir.path(),
+        "mixed.csv",
+        b"survey,facility_code,q08\ndental,1330100011,1\nvisiting-nurse,1360100011,1\n",
+    );
     let (_, rows, errors) = read_all(&p, &c, &ReadOptions::default()).unwrap();
     assert_eq!(rows.len(), 1);
     assert!(matches!(&errors[0].problem, RowProblem::OtherSurvey { .. }));
@@ -208,14 +260,27 @@ fn broken_rows_truncation_and_bad_bytes() {
 fn survey_must_be_clear() {
     let dir = tempfile::tempdir().unwrap();
     let c = catalog();
-    let p = write(dir.path(), "ambiguous.csv", b"facility_code,q02,q03\n1330100011,1,1\n");
+    let p = write(
+        dir.path(),
+        "ambiguous.csv",
+        b"facility_code,q02,q03\n1330100011,1,1\n",
+    );
     let e = read_all(&p, &c, &ReadOptions::default()).err().unwrap();
     assert!(e.to_string().contains("--survey"), "{e}");
     let p = write(dir.path(), "nothing.csv", b"id,answer\n1,2\n");
     let e = read_all(&p, &c, &ReadOptions::default()).err().unwrap();
     assert!(matches!(e, FileError::NoSurveyMatches { .. }), "{e}");
     let p = write(dir.path(), "nofacility.csv", b"name,q08\nx,1\n");
-    let e = read_all(&p, &c, &ReadOptions { survey: Some("dental".into()), ..Default::default() }).err().unwrap();
+    let e = read_all(
+        &p,
+        &c,
+        &ReadOptions {
+            survey: Some("dental".into()),
+            ..Default::default()
+        },
+    )
+    .err()
+    .unwrap();
     assert!(matches!(e, FileError::NoFacilityColumn), "{e}");
 }
 
@@ -238,7 +303,14 @@ fn mapping_header_row_and_values() {
         ..Default::default()
     };
     let (file, rows, errors) = read_all(&p, &c, &opts).unwrap();
-    assert!(errors.is_empty() && file.plan.warnings.is_empty(), "{errors:?} {:?}", file.plan.warnings);
+    assert!(
+        errors.is_empty() && file.plan.warnings.is_empty(),
+        "{errors:?} {:?}",
+        file.plan.warnings
+    );
     assert_eq!(rows[0].pos.line, 4);
-    assert_eq!(value(&file.plan, &rows[0], "q08"), Some(Value::Choice("1".into())));
+    assert_eq!(
+        value(&file.plan, &rows[0], "q08"),
+        Some(Value::Choice("1".into()))
+    );
 }

@@ -116,10 +116,10 @@ async fn import(
         Progress::File { index, path } => {
             file_start = done_bytes;
             current = index;
-            bar.set_message(
-                path.file_name()
-                    .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned()),
-            );
+            bar.set_message(path.file_name().map_or_else(
+                || path.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            ));
         }
         Progress::Bytes(n) => {
             done_bytes += n;

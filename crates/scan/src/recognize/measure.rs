@@ -408,7 +408,12 @@ fn blobs(
         });
         g.pixels += a.1;
         g.strong += a.2;
-        g.bbox = (g.bbox.0.min(a.3), g.bbox.1.max(a.4), g.bbox.2.min(a.5), g.bbox.3.max(a.6));
+        g.bbox = (
+            g.bbox.0.min(a.3),
+            g.bbox.1.max(a.4),
+            g.bbox.2.min(a.5),
+            g.bbox.3.max(a.6),
+        );
         g.piece |= extent(&a) >= speck_mm;
         g.pieces += 1;
     }
@@ -718,7 +723,13 @@ pub(crate) fn measure(ctx: &Ctx, b: &AnswerBox, others: &[Rect], hint: Option<&H
 }
 
 /// Ink coverage of the four bands just beyond the frame line (left, right, top, bottom).
-fn halo(ctx: &Ctx, patch: &Patch, off: (f64, f64), size: (f64, f64), frame: (f64, f64)) -> [f64; 4] {
+fn halo(
+    ctx: &Ctx,
+    patch: &Patch,
+    off: (f64, f64),
+    size: (f64, f64),
+    frame: (f64, f64),
+) -> [f64; 4] {
     const BIN: f64 = 0.25;
     const DEPTH: f64 = 0.4;
     let (pxw, pxh) = (1.0 / ctx.ppm.0, 1.0 / ctx.ppm.1);
@@ -728,7 +739,12 @@ fn halo(ctx: &Ctx, patch: &Patch, off: (f64, f64), size: (f64, f64), frame: (f64
     let (w, h) = size;
     let nx = ((w / BIN).ceil() as usize).max(1);
     let ny = ((h / BIN).ceil() as usize).max(1);
-    let mut sides = [vec![false; ny], vec![false; ny], vec![false; nx], vec![false; nx]];
+    let mut sides = [
+        vec![false; ny],
+        vec![false; ny],
+        vec![false; nx],
+        vec![false; nx],
+    ];
     for d in &patch.dots {
         let (u, v) = (d.u as f64 - off.0, d.v as f64 - off.1);
         if (0.0..h).contains(&v) {

@@ -244,8 +244,12 @@ fn find_in_window(
                     && (bw / bh - 1.0).abs() <= 0.2
             }
             // Cut on one axis: the other must be whole, and what is left a clean rectangle.
-            (false, true) => full(bw) && (part(bh) || full(bh)) && fill >= 0.85 && !(cut_t && cut_b),
-            (true, false) => full(bh) && (part(bw) || full(bw)) && fill >= 0.85 && !(cut_l && cut_r),
+            (false, true) => {
+                full(bw) && (part(bh) || full(bh)) && fill >= 0.85 && !(cut_t && cut_b)
+            }
+            (true, false) => {
+                full(bh) && (part(bw) || full(bw)) && fill >= 0.85 && !(cut_l && cut_r)
+            }
             (true, true) => false,
         };
         if !shape_ok {
@@ -299,11 +303,19 @@ fn find_in_window(
         // left.
         if cut_y {
             let e = edge(&win.dark, w, h, c, cut_b, false);
-            cy_cells = if cut_b { e + side / 2.0 / ch } else { e - side / 2.0 / ch };
+            cy_cells = if cut_b {
+                e + side / 2.0 / ch
+            } else {
+                e - side / 2.0 / ch
+            };
         }
         if cut_x {
             let e = edge(&win.dark, w, h, c, cut_r, true);
-            cx_cells = if cut_r { e + side / 2.0 / cw } else { e - side / 2.0 / cw };
+            cx_cells = if cut_r {
+                e + side / 2.0 / cw
+            } else {
+                e - side / 2.0 / cw
+            };
         }
         let px = win.x0 as f64 + cx_cells * win.fx as f64;
         let py = win.y0 as f64 + cy_cells * win.fy as f64;
