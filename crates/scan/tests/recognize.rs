@@ -95,7 +95,9 @@ fn identifies_skewed_scaled_shifted_and_turned_pages() {
     let page = layout(&survey());
     // Each extreme alone (±3°, ±3 %, ±8 mm), and moderate combinations: all of them at once
     // would push a mark 10 mm from the edge off the sheet.
-    let cases: [(f64, (f64, f64), (f64, f64)); 8] = [
+    // (rotation°, (scale x, scale y), shift mm)
+    type Case = (f64, (f64, f64), (f64, f64));
+    let cases: [Case; 8] = [
         (3.0, (1.0, 1.0), (0.0, 0.0)),
         (-3.0, (1.0, 1.0), (0.0, 0.0)),
         (0.0, (0.97, 1.03), (0.0, 0.0)),
@@ -108,7 +110,7 @@ fn identifies_skewed_scaled_shifted_and_turned_pages() {
     for (dpi_x, dpi_y) in [(204.0, 98.0), (204.0, 196.0), (300.0, 300.0)] {
         for (i, &(rot, (sx, sy), shift)) in cases.iter().enumerate() {
             for upside_down in [false, true] {
-                if dpi_x == 300.0 && (i + upside_down as usize) % 2 == 0 {
+                if dpi_x == 300.0 && (i + upside_down as usize).is_multiple_of(2) {
                     continue; // keep the debug-build test quick
                 }
                 let g = Geometry {
@@ -136,7 +138,7 @@ fn identifies_skewed_scaled_shifted_and_turned_pages() {
                         x > mx && y > my && x < w - mx && y < h - my
                     })
                     .count();
-                assert!(id.marks as usize >= inside.min(4).max(3), "{g:?}");
+                assert!(id.marks as usize >= inside.clamp(3, 4), "{g:?}");
                 let err = transform_error_mm(&id, &g);
                 assert!(err < 0.4, "{g:?}: transform off by {err:.2} mm");
                 let want = if upside_down { rot + 180.0 } else { rot };
@@ -273,6 +275,19 @@ fn marks_cut_by_the_image_edge_still_register() {
             "{g:?}"
         );
     }
+}
+
+#[test]
+fn a_scan_without_a_stated_resolution_is_taken_as_a4() {
+    // A PNG without pHYs: the decoder assumes 200 dpi; the page is really 300 dpi A4.
+    let page = layout(&survey());
+    let mut img = render(&page, &CODE, &[], &scan300(), &grey());
+    (img.dpi_x, img.dpi_y, img.dpi_assumed) = (200.0, 200.0, true);
+    let id = identify(&img).expect("identified from the image size");
+    assert_eq!(id.code, CODE);
+    let (x, y) = id.transform.apply(300.0, 420.0);
+    let (tx, ty) = scan300().transform().apply(300.0, 420.0);
+    assert!((x - tx).hypot(y - ty) < 4.0, "{x},{y} vs {tx},{ty}");
 }
 
 #[test]

@@ -29,8 +29,15 @@ pub const MARK_STROKE_MM2: f64 = 0.5;
 pub const MARK_SPAN_MM: f64 = 1.6;
 /// Stroke ink (mm²) a digit or text box needs to count as written in…
 pub const WRITTEN_STROKE_MM2: f64 = 0.3;
-/// … and the length of its longest stroke (a 「−」 is about 3 mm).
-pub const WRITTEN_SPAN_MM: f64 = 1.5;
+/// … and the length of its longest stroke (a 「−」 is about 3 mm; dust with fax noise stuck to
+/// it reaches 1.5 mm).
+pub const WRITTEN_SPAN_MM: f64 = 2.0;
+/// A box whose label is clearly circled may hold stroke ink along its frame (the loop cutting
+/// its corners) but no more than this (mm²) in its core.
+pub const CIRCLE_CORE_MM2: f64 = 0.05;
+/// Stroke ink (mm²) a written box needs away from its frame (a stroke that only reaches in
+/// over the frame — a loop around a neighbouring option — is no writing).
+pub const WRITTEN_CORE_MM2: f64 = 0.15;
 /// Speckle (mm²) an empty box may hold, at least; more on a speckled page.
 pub const EMPTY_SPECK_MM2: f64 = 0.25;
 /// Speckle components an empty choice box may hold, at least.
@@ -118,7 +125,10 @@ pub(crate) fn decide(b: &AnswerBox, m: &Measure, base: &Baseline) -> BoxReading 
         BoxKind::Digit | BoxKind::Text | BoxKind::Area => {
             if clean {
                 (BoxState::Empty, empty_conf, None, false)
-            } else if i.stroke >= WRITTEN_STROKE_MM2 && i.span >= WRITTEN_SPAN_MM {
+            } else if i.stroke >= WRITTEN_STROKE_MM2
+                && i.span >= WRITTEN_SPAN_MM
+                && i.core_stroke >= WRITTEN_CORE_MM2
+            {
                 let c = 0.75 + 0.25 * ((i.span - WRITTEN_SPAN_MM) / 2.0).clamp(0.0, 1.0);
                 (BoxState::Marked, c, None, false)
             } else {
@@ -240,6 +250,11 @@ fn choice(m: &Measure, base: &Baseline, fill: f64, clean: bool, empty_conf: f64)
         }
         let c = empty_conf - 0.1 * (ring_excess / RING_STROKE_MM2);
         return (BoxState::Empty, c.clamp(0.6, 1.0), None, false);
+    }
+    if circled && i.core_stroke < CIRCLE_CORE_MM2 && fill < 0.2 {
+        // A loop drawn round box and label together often cuts the box's corners: ink that only
+        // comes in along the frame, with the label clearly circled, is that loop.
+        return (BoxState::Marked, 0.7, None, true);
     }
     (
         BoxState::Uncertain,

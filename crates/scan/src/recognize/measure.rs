@@ -38,6 +38,8 @@ const RING_MM: f64 = 1.0;
 const BAND_IN_MM: f64 = 0.4;
 /// … to this far (short of the question text above the first row, 2–3 mm away).
 const BAND_OUT_MM: f64 = 2.6;
+/// Gap (about, mm) across which pieces of a loop are joined again.
+const LOOP_BRIDGE_MM: f64 = 0.25;
 /// Strokes beside a label's ends count from this far beyond its rectangle (mm).
 const BESIDE_MM: f64 = 0.2;
 /// Strokes in the label band count when at least this long (mm): arcs of a loop, not glyph
@@ -47,6 +49,8 @@ const LONG_ARC_MM: f64 = 1.5;
 const BIN_MM: f64 = 0.05;
 /// Half-width of the window in which a frame side's ink is summed, millimetres.
 const LINE_HALF_MM: f64 = 0.3;
+/// How far inside the interior the core begins (mm; a quarter of a small box at most).
+const CORE_MM: f64 = 1.0;
 /// Width of the interior's outer strip checked for "filled up to the frame", millimetres.
 const EDGE_MM: f64 = 0.6;
 /// Margin kept from the frame when it was located (residual error), millimetres.
@@ -297,6 +301,8 @@ struct Blob {
     stroke: bool,
     /// Components joined into this one (bridged fragments).
     pieces: usize,
+    /// Area (mm²) of it in the interior's core.
+    core: f64,
 }
 
 /// Groups the selected dots into 8-connected components; `zone(d)` gives each dot's zone (0 =
@@ -304,7 +310,8 @@ struct Blob {
 ///
 /// In zone `bridge` (a choice box's interior), components closer than about
 /// [`BRIDGE_MM`] are then joined into one: light pencil on a black-and-white fax breaks into
-/// fragments, and the fragments of one tick belong together. A joined group counts as a stroke
+/// fragments, and the fragments of one tick belong together; a group of two spans only as far
+/// as its longer piece (a dot beside a short slip is no tick). A joined group counts as a stroke
 /// when it spans at least `speck_mm` and either holds a stroke-sized piece or has
 /// [`BRIDGED_STROKE_MM2`] of ink, so two specks that happen to lie close stay speckle.
 fn blobs(
@@ -313,13 +320,16 @@ fn blobs(
     zone: impl Fn(&Dot) -> u8,
     bridge: Option<u8>,
     speck_mm: f64,
+    core: impl Fn(&Dot) -> bool,
 ) -> Vec<(u8, Blob)> {
     let zones: Vec<u8> = patch.dots.iter().map(zone).collect();
     let (ids, n) = component_ids(patch, &zones);
     // Per component: zone, pixel count, dark count, bounding box in mm.
     let mut acc = vec![(0u8, 0usize, 0usize, f32::MAX, f32::MIN, f32::MAX, f32::MIN); n];
+    let mut in_core = vec![0usize; n];
     for (i, d) in patch.dots.iter().enumerate() {
         if let Some(c) = ids[i] {
+            in_core[c] += core(d) as usize;
             let a = &mut acc[c];
             a.0 = zones[i];
             a.1 += 1;
@@ -335,52 +345,9 @@ fn blobs(
         // The larger side of the bounding box, counting the pixels' own size.
         ((a.4 - a.3) as f64 + pw).max((a.6 - a.5) as f64 + ph)
     };
-    // Union-find over components, joined through a grid of BRIDGE_MM cells.
     let mut parent: Vec<usize> = (0..n).collect();
-    fn root(p: &mut [usize], mut i: usize) -> usize {
-        while p[i] != i {
-            p[i] = p[p[i]];
-            i = p[i];
-        }
-        i
-    }
     if let Some(bz) = bridge {
-        // A grid of BRIDGE_MM cells over the bridged dots, each remembering one component.
-        let (mut u0, mut v0, mut u1, mut v1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-        for (i, d) in patch.dots.iter().enumerate() {
-            if zones[i] == bz {
-                u0 = u0.min(d.u);
-                v0 = v0.min(d.v);
-                u1 = u1.max(d.u);
-                v1 = v1.max(d.v);
-            }
-        }
-        if u0 <= u1 {
-            let cell = |a: f32, lo: f32| ((a - lo) as f64 / BRIDGE_MM) as usize + 1;
-            let (gw, gh) = (cell(u1, u0) + 2, cell(v1, v0) + 2);
-            let mut grid = vec![u32::MAX; gw * gh];
-            for (i, d) in patch.dots.iter().enumerate() {
-                let Some(c) = ids[i] else { continue };
-                if zones[i] != bz {
-                    continue;
-                }
-                let (cx, cy) = (cell(d.u, u0), cell(d.v, v0));
-                for y in cy - 1..=cy + 1 {
-                    for x in cx - 1..=cx + 1 {
-                        let o = grid[y * gw + x];
-                        if o != u32::MAX {
-                            let (a, b) = (root(&mut parent, c), root(&mut parent, o as usize));
-                            if a != b {
-                                parent[a] = b;
-                            }
-                        }
-                    }
-                }
-                if grid[cy * gw + cx] == u32::MAX {
-                    grid[cy * gw + cx] = c as u32;
-                }
-            }
-        }
+        join_near(patch, &zones, &ids, bz, BRIDGE_MM, &mut parent);
     }
     // Groups of joined components.
     #[derive(Clone, Copy)]
@@ -391,12 +358,16 @@ fn blobs(
         bbox: (f32, f32, f32, f32),
         /// Holds a stroke-sized component.
         piece: bool,
-        /// Components joined.
+        /// Components joined that are more than noise (3 pixels or more).
         pieces: usize,
+        /// Pixels in the core.
+        core: usize,
+        /// The extent of its largest component.
+        largest: f64,
     }
     let mut groups: Vec<Option<Group>> = vec![None; n];
     for c in 0..n {
-        let r = root(&mut parent, c);
+        let r = uf_root(&mut parent, c);
         let a = acc[c];
         let g = groups[r].get_or_insert(Group {
             zone: a.0,
@@ -405,6 +376,8 @@ fn blobs(
             bbox: (f32::MAX, f32::MIN, f32::MAX, f32::MIN),
             piece: false,
             pieces: 0,
+            core: 0,
+            largest: 0.0,
         });
         g.pixels += a.1;
         g.strong += a.2;
@@ -415,14 +388,25 @@ fn blobs(
             g.bbox.3.max(a.6),
         );
         g.piece |= extent(&a) >= speck_mm;
-        g.pieces += 1;
+        // Single pixels (and pairs) are fax noise: only larger pieces make a trail.
+        g.pieces += usize::from(a.1 >= 3);
+        g.core += in_core[c];
+        g.largest = g.largest.max(extent(&a));
     }
     groups
         .into_iter()
         .flatten()
         .map(|g| {
             let (u0, u1, v0, v1) = g.bbox;
-            let extent = extent(&(g.zone, 0, 0, u0, u1, v0, v1));
+            let whole = extent(&(g.zone, 0, 0, u0, u1, v0, v1));
+            // Two pieces (a dot beside a short slip) span no more than the longer one; a trail
+            // of three or more (light pencil broken by the fax) spans the whole group. Noise
+            // pixels joined in do not count as pieces.
+            let extent = if g.pieces >= 3 {
+                whole
+            } else {
+                g.largest.max(whole.min(speck_mm))
+            };
             let area = g.pixels as f64 * ctx.px_area;
             (
                 g.zone,
@@ -430,12 +414,71 @@ fn blobs(
                     area,
                     extent,
                     strong: g.strong as f64 / g.pixels as f64,
-                    stroke: extent >= speck_mm && (g.piece || area >= BRIDGED_STROKE_MM2),
-                    pieces: g.pieces,
+                    stroke: whole >= speck_mm && (g.piece || area >= BRIDGED_STROKE_MM2),
+                    pieces: g.pieces.max(1),
+                    core: g.core as f64 * ctx.px_area,
                 },
             )
         })
         .collect()
+}
+
+/// Union-find root.
+fn uf_root(p: &mut [usize], mut i: usize) -> usize {
+    while p[i] != i {
+        p[i] = p[p[i]];
+        i = p[i];
+    }
+    i
+}
+
+/// Joins (in the union-find `parent` over components) the components of zone `zone` that come
+/// within about `cell` mm of each other (they share or touch a cell of a `cell`-mm grid).
+fn join_near(
+    patch: &Patch,
+    zones: &[u8],
+    ids: &[Option<usize>],
+    zone: u8,
+    cell: f64,
+    parent: &mut [usize],
+) {
+    let (mut u0, mut v0, mut u1, mut v1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for (i, d) in patch.dots.iter().enumerate() {
+        if zones[i] == zone {
+            u0 = u0.min(d.u);
+            v0 = v0.min(d.v);
+            u1 = u1.max(d.u);
+            v1 = v1.max(d.v);
+        }
+    }
+    if u0 > u1 {
+        return;
+    }
+    let at = |a: f32, lo: f32| ((a - lo) as f64 / cell) as usize + 1;
+    let (gw, gh) = (at(u1, u0) + 2, at(v1, v0) + 2);
+    // Each cell remembers one component that has a dot in it.
+    let mut grid = vec![u32::MAX; gw * gh];
+    for (i, d) in patch.dots.iter().enumerate() {
+        let Some(c) = ids[i] else { continue };
+        if zones[i] != zone {
+            continue;
+        }
+        let (cx, cy) = (at(d.u, u0), at(d.v, v0));
+        for y in cy - 1..=cy + 1 {
+            for x in cx - 1..=cx + 1 {
+                let o = grid[y * gw + x];
+                if o != u32::MAX {
+                    let (a, b) = (uf_root(parent, c), uf_root(parent, o as usize));
+                    if a != b {
+                        parent[a] = b;
+                    }
+                }
+            }
+        }
+        if grid[cy * gw + cx] == u32::MAX {
+            grid[cy * gw + cx] = c as u32;
+        }
+    }
 }
 
 /// What was measured in one zone.
@@ -452,6 +495,9 @@ pub(crate) struct ZoneInk {
     pub specks: usize,
     /// Largest stroke extent, mm.
     pub span: f64,
+    /// Stroke ink in the interior's core (without its outer millimetre), mm²: writing lies
+    /// there; a stroke that only comes in over the frame does not.
+    pub core_stroke: f64,
     /// Share of the stroke ink that is dark (not light pencil).
     pub strong: f64,
 }
@@ -463,6 +509,7 @@ impl ZoneInk {
             self.strong = (self.strong * self.stroke + b.strong * b.area) / total;
             self.stroke = total;
             self.span = self.span.max(b.extent);
+            self.core_stroke += b.core;
         } else {
             self.speck += b.area;
             self.specks += b.pieces;
@@ -563,7 +610,7 @@ pub(crate) fn noise(ctx: &Ctx) -> (f64, f64) {
             continue;
         }
         let patch = collect(ctx, &win, Some(&inner), (win.x, win.y));
-        for (_, b) in blobs(ctx, &patch, |_| 1, None, SPECK_MM) {
+        for (_, b) in blobs(ctx, &patch, |_| 1, None, SPECK_MM, |_| false) {
             if !b.stroke {
                 ink += b.area;
                 count += 1;
@@ -590,16 +637,6 @@ pub(crate) fn measure(ctx: &Ctx, b: &AnswerBox, others: &[Rect], hint: Option<&H
 
     let (dx, tx, ok_x) = locate(ctx, &patch, wmm, hmm, true);
     let (dy, ty, ok_y) = locate(ctx, &patch, wmm, hmm, false);
-    if std::env::var("DBG_BOX").is_ok_and(|k| k == b.key) {
-        eprintln!("locate x {dx:.2} {tx:.2} {ok_x} y {dy:.2} {ty:.2} {ok_y}");
-        let mut hist = std::collections::BTreeMap::new();
-        for d in &patch.dots {
-            if (d.u as f64) > 0.15 * wmm && (d.u as f64) < 0.85 * wmm {
-                *hist.entry((d.v * 20.0).round() as i64).or_insert(0usize) += 1;
-            }
-        }
-        eprintln!("v profile (0.05 mm bins): {hist:?}");
-    }
     let located = ok_x && ok_y;
     let (dx, dy, tx, ty, tol) = match (located, hint) {
         (true, _) => (dx, dy, tx, ty, TOL_LOCATED_MM),
@@ -665,6 +702,15 @@ pub(crate) fn measure(ctx: &Ctx, b: &AnswerBox, others: &[Rect], hint: Option<&H
         .min((iu1 - iu0) / 3.0)
         .min((iv1 - iv0) / 3.0)
         .max(0.0);
+    // The core: the interior without its outer millimetre (a quarter of a small box).
+    let k = CORE_MM
+        .min((iu1 - iu0) / 4.0)
+        .min((iv1 - iv0) / 4.0)
+        .max(0.0);
+    let core = |d: &Dot| {
+        let (u, v) = (d.u as f64, d.v as f64);
+        u >= iu0 + k && u < iu1 - k && v >= iv0 + k && v < iv1 - k
+    };
     let mut edge_ink = 0.0;
     for d in &patch.dots {
         let (u, v) = (d.u as f64, d.v as f64);
@@ -677,6 +723,7 @@ pub(crate) fn measure(ctx: &Ctx, b: &AnswerBox, others: &[Rect], hint: Option<&H
             }
         }
     }
+
     let edge_area = interior.area - ((iu1 - iu0 - 2.0 * e) * (iv1 - iv0 - 2.0 * e)).max(0.0);
     let edge_fill = if edge_area > 0.0 {
         (edge_ink / edge_area).min(1.0)
@@ -688,7 +735,7 @@ pub(crate) fn measure(ctx: &Ctx, b: &AnswerBox, others: &[Rect], hint: Option<&H
     // noise there clumps into bits of up to a millimetre now and then.)
     let bridge = choice.then_some(1);
     let speck_mm = if choice { SPECK_MM } else { WRITTEN_SPECK_MM };
-    for (z, blob) in blobs(ctx, &patch, zone, bridge, speck_mm) {
+    for (z, blob) in blobs(ctx, &patch, zone, bridge, speck_mm, core) {
         match z {
             1 => interior.add(&blob),
             _ => ring.add(&blob),
@@ -821,14 +868,30 @@ fn locate(ctx: &Ctx, patch: &Patch, wmm: f64, hmm: f64, across_x: bool) -> (f64,
         let s = sum(off - LINE_HALF_MM, off + LINE_HALF_MM)
             + sum(len + off - LINE_HALF_MM, len + off + LINE_HALF_MM)
             - 1e-9 * k.abs() as f64;
-        if std::env::var("DBG_LOC").is_ok() && !across_x {
-            eprintln!("  off {off:.2} s {s:.6}");
-        }
         if s > best.0 {
             best = (s, off);
         }
     }
-    let off = best.1;
+    // The windows are wider than the line, so neighbouring offsets tie; the ink's centroid in
+    // the two windows puts the frame to a fraction of a bin.
+    let centroid = |a: f64, b: f64| -> Option<f64> {
+        let i0 = (((a - lo) / BIN_MM).round().max(0.0) as usize).min(n);
+        let i1 = (((b - lo) / BIN_MM).round().max(0.0) as usize).min(n);
+        let (mut w, mut m) = (0.0, 0.0);
+        for (i, p) in prof.iter().enumerate().take(i1).skip(i0) {
+            w += p;
+            m += p * (lo + (i as f64 + 0.5) * BIN_MM);
+        }
+        (w > 0.0).then(|| m / w)
+    };
+    let coarse = best.1;
+    let off = match (
+        centroid(coarse - LINE_HALF_MM, coarse + LINE_HALF_MM),
+        centroid(len + coarse - LINE_HALF_MM, len + coarse + LINE_HALF_MM),
+    ) {
+        (Some(a), Some(b)) => ((a + b - len) / 2.0).clamp(-SEARCH_MM, SEARCH_MM),
+        _ => coarse,
+    };
     let line_area = best.0.max(0.0);
     // Each side's width: its ink area over the length it was summed along.
     let all_area = window(&pre_all, off - LINE_HALF_MM, off + LINE_HALF_MM)
@@ -894,7 +957,15 @@ fn measure_label(
     };
     // Components first, then which parts of the band the stroke pixels cover.
     let zones: Vec<u8> = patch.dots.iter().map(&zone).collect();
-    let comp = component_ids(&patch, &zones);
+    let (ids, n) = component_ids(&patch, &zones);
+    // Pieces of one stroke cut apart by a streak, a dropped fax line or noise belong together.
+    let mut parent: Vec<usize> = (0..n).collect();
+    join_near(&patch, &zones, &ids, 1, LOOP_BRIDGE_MM, &mut parent);
+    let ids: Vec<Option<usize>> = ids
+        .iter()
+        .map(|c| c.map(|c| uf_root(&mut parent, c)))
+        .collect();
+    let comp = (ids, n);
     let mut extent = vec![(f32::MAX, f32::MIN, f32::MAX, f32::MIN); comp.1];
     for (i, d) in patch.dots.iter().enumerate() {
         if let Some(c) = comp.0[i] {

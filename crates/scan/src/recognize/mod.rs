@@ -18,7 +18,10 @@
 //! Ink is measured in page millimetres inside the box (the frame excluded, after locating the
 //! printed frame itself within ±0.8 mm of where the transform puts it), in a 1 mm ring just
 //! outside it, and in a 0.4–2.6 mm band around the option's label. Components under 0.6 mm
-//! across are speckle; larger ones are strokes.
+//! across are speckle; larger ones are strokes. Inside a box, pieces within about 0.4 mm of
+//! each other are joined (light pencil broken up by the fax); two pieces span only as far as
+//! the longer one, a trail of three or more spans the whole group. Image columns and rows dark
+//! over 40 % of the page (streaks) are ignored.
 //! - **Cancelled**: the interior is ≥ 80 % inked, every ninth of it ≥ 50 % and its outer
 //!   0.6 mm strip ≥ 60 % (filled up to the frame), and the ink goes past the frame along at
 //!   least half of three sides (blacked out). Filled up to the frame but not beyond: Uncertain
@@ -28,19 +31,20 @@
 //! - **Marked**: ≥ 0.5 mm² of stroke ink whose longest stroke spans ≥ 1.6 mm (a ✓, ■ or ×),
 //!   or a clear loop drawn around the label with the box itself clean (`circled`): one stroke
 //!   (or two, one of which bends round beside the label: a loop left open) passing above and
-//!   below the label along ≥ 60 % of its width and ≥ 3 mm.
+//!   below the label along ≥ 60 % of its width and ≥ 3 mm (the loop may cut the box's corners,
+//!   but leave its core, 1 mm inside the frame, clean).
 //! - **Empty**: no stroke ink inside, speckle within the page's usual amount (at least
-//!   0.25 mm² and 3 specks, measured in the registration marks' quiet zones), nothing
-//!   unusual in the ring or around the label.
-//! - **Uncertain** otherwise: a little ink, ink just beside the box (≥ 0.3 mm² of strokes in
-//!   the ring, one of them ≥ 1.2 mm long), strokes of 1.5 mm or longer both above and below the label along ≥ 1 mm (a loop
-//!   around the option's number, or loops around the neighbouring options), a long stroke
-//!   beside an end of the label along half its height (a loop whose top and bottom the fax
-//!   lost).
+//!   0.25 mm² and 3 specks; the page's noise is measured in the registration marks' quiet
+//!   zones), nothing unusual in the ring or around the label.
+//! - **Uncertain** otherwise: a little ink (a dot beside a slip, what is left of a pencil
+//!   mark); ink just beside the box (≥ 0.3 mm² of strokes in the ring, one ≥ 1.2 mm long);
+//!   strokes of 1.5 mm or longer both above and below the label along ≥ 1 mm (a loop around
+//!   the option's number, or loops around the neighbouring options); a long stroke beside an
+//!   end of the label along half its height (a loop whose top and bottom the fax lost).
 //!
 //! Digit, text and area boxes are not read (no handwriting recognition): they are Empty,
 //! Marked (written in: ≥ 0.3 mm² of strokes, components of 1 mm or more, the longest spanning
-//! ≥ 1.5 mm) or Uncertain.
+//! ≥ 2 mm, ≥ 0.15 mm² of it more than a millimetre inside the frame) or Uncertain.
 //!
 //! ## Field decisions
 //! - single choice and yes/no: any box Uncertain → review; exactly one Marked (Cancelled ones
@@ -66,14 +70,15 @@ use serde::{Deserialize, Serialize};
 use crate::PageImage;
 
 pub use crop::{crop, encode_png};
-pub use transform::{Transform, TransformSummary};
+pub use transform::{PointPair, Transform, TransformSummary};
 
 /// The decision thresholds, in one place.
 pub mod rules {
     pub use super::decide::{
-        BESIDE_SUSPECT, CANCEL_CELL, CANCEL_EDGE, CANCEL_FILL, CANCEL_HALO, EMPTY_SPECK_MM2,
-        EMPTY_SPECKS, HEAVY_FILL, LOOP_CLEAR, LOOP_CLEAR_MM, LOOP_SUSPECT_MM, MARK_SPAN_MM,
-        MARK_STROKE_MM2, RING_STROKE_MM2, SQUARE_EDGE, WRITTEN_SPAN_MM, WRITTEN_STROKE_MM2,
+        BESIDE_SUSPECT, CANCEL_CELL, CANCEL_EDGE, CANCEL_FILL, CANCEL_HALO, CIRCLE_CORE_MM2,
+        EMPTY_SPECK_MM2, EMPTY_SPECKS, HEAVY_FILL, LOOP_CLEAR, LOOP_CLEAR_MM, LOOP_SUSPECT_MM,
+        MARK_SPAN_MM, MARK_STROKE_MM2, RING_SPAN_MM, RING_STROKE_MM2, SQUARE_EDGE,
+        WRITTEN_CORE_MM2, WRITTEN_SPAN_MM, WRITTEN_STROKE_MM2,
     };
     pub use super::measure::{
         BRIDGE_MM, BRIDGED_STROKE_MM2, SEARCH_MM, SPECK_MM, WRITTEN_SPECK_MM,

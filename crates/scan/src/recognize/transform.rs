@@ -19,6 +19,9 @@ pub struct Transform {
     pub m: [f64; 6],
 }
 
+/// A page point and the image point it should map to.
+pub type PointPair = ((f64, f64), (f64, f64));
+
 /// A human-readable account of a [`Transform`] for reports ("transform found").
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct TransformSummary {
@@ -93,7 +96,7 @@ impl Transform {
 
     /// Least-squares affine fit from page points to image points; needs at least three pairs
     /// not on one line. Returns the transform and the residual distances in image pixels.
-    pub fn fit(pairs: &[((f64, f64), (f64, f64))]) -> Option<(Transform, Vec<(f64, f64)>)> {
+    pub fn fit(pairs: &[PointPair]) -> Option<(Transform, Vec<(f64, f64)>)> {
         if pairs.len() < 3 {
             return None;
         }
@@ -189,8 +192,9 @@ fn solve3(mut a: [[f64; 3]; 3], mut b: [f64; 3]) -> Option<[f64; 3]> {
         b.swap(col, pivot);
         for row in col + 1..3 {
             let k = a[row][col] / a[col][col];
-            for c in col..3 {
-                a[row][c] -= k * a[col][c];
+            let pivot_row = a[col];
+            for (x, p) in a[row].iter_mut().zip(pivot_row).skip(col) {
+                *x -= k * p;
             }
             b[row] -= k * b[col];
         }

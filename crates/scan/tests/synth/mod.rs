@@ -182,12 +182,13 @@ fn r(x: f64, y: f64, w: f64, h: f64) -> Rect {
 /// label 1.5 mm to the right, 6×7.5 mm digit boxes 1 mm apart, 8 mm text boxes, a 40 mm area.
 pub fn layout(survey: &Survey) -> SynthPage {
     let mut boxes = Vec::new();
-    let mut prints = Vec::new();
     // Header text near the top-left mark and the page number near the bottom.
-    prints.push(Print::Text(r(21.0, 9.0, 100.0, 3.0)));
-    prints.push(Print::Text(r(21.0, 13.5, 80.0, 3.0)));
-    prints.push(Print::Text(r(100.0, 277.0, 10.0, 3.9)));
-    prints.push(Print::Text(r(150.0, 277.0, 39.0, 3.0)));
+    let mut prints = vec![
+        Print::Text(r(21.0, 9.0, 100.0, 3.0)),
+        Print::Text(r(21.0, 13.5, 80.0, 3.0)),
+        Print::Text(r(100.0, 277.0, 10.0, 3.9)),
+        Print::Text(r(150.0, 277.0, 39.0, 3.0)),
+    ];
     let left = 18.0;
     let width = 174.0;
     let text_x = left + 13.0;
