@@ -55,54 +55,108 @@ fn survey(id: &str) -> Parsed {
     parse_survey(&path.display().to_string(), &text).expect("shipped survey parses")
 }
 
-/// Codes from the roster fixtures, by facility type, if another generator has written them.
+/// Codes from the roster fixtures (`fixtures/roster/`, written by the roster crate's generator),
+/// by facility type, so that importing the roster fixtures and then these replies matches every
+/// row. Read from the two official lists there, whose codes the roster keeps as they are:
 ///
-/// Any CSV under `fixtures/roster/` with a code column (医療機関コード, 事業所番号, code,
-/// facility_code) and a type column (facility_type, 種別) is read; files in other shapes are
-/// passed over.
+/// - 届出受理医療機関名簿 (`13_todokede_*.xlsx`): 医療機関コード = 都道府県コード (2 digits) +
+///   点数表 (1 医科, 3 歯科) + 医療機関番号 (7 digits);
+/// - 介護サービス情報公表 (`jigyosho_*.csv`): 事業所番号 of 訪問看護 services.
 fn roster_codes() -> BTreeMap<String, Vec<(String, String)>> {
-    let mut out: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let dir = root().join("fixtures/roster");
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        return out;
+        return BTreeMap::new();
     };
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "csv"))
-        .collect();
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for p in paths {
-        let Ok(bytes) = std::fs::read(&p) else {
+        let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let rows: Vec<Vec<String>> = match ext {
+            "xlsx" => {
+                use calamine::Reader as _;
+                let Ok(mut wb) = calamine::open_workbook_auto(&p) else {
+                    continue;
+                };
+                let Some(name) = wb.sheet_names().first().cloned() else {
+                    continue;
+                };
+                let Ok(range) = wb.worksheet_range(&name) else {
+                    continue;
+                };
+                range
+                    .rows()
+                    .map(|r| r.iter().map(|c| c.to_string()).collect())
+                    .collect()
+            }
+            "csv" => {
+                let Ok(bytes) = std::fs::read(&p) else {
+                    continue;
+                };
+                let Ok((text, _)) = capsurvey_jptext::decode(&bytes) else {
+                    continue;
+                };
+                let mut rdr = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(text.as_bytes());
+                rdr.records()
+                    .flatten()
+                    .map(|r| r.iter().map(str::to_owned).collect())
+                    .collect()
+            }
+            _ => continue,
+        };
+        let Some(h) = rows.iter().position(|r| {
+            r.iter().any(|c| c == "医療機関番号") || r.iter().any(|c| c == "事業所番号")
+        }) else {
             continue;
         };
-        let Ok((text, _)) = capsurvey_jptext::decode(&bytes) else {
-            continue;
-        };
-        let mut rdr = csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_reader(text.as_bytes());
-        let Ok(header) = rdr.headers().cloned() else {
-            continue;
-        };
-        let find = |names: &[&str]| header.iter().position(|h| names.contains(&h.trim()));
-        let (Some(code), Some(kind)) = (
-            find(&["facility_code", "code", "医療機関コード", "事業所番号"]),
-            find(&["facility_type", "種別", "type"]),
-        ) else {
-            continue;
-        };
-        let name = find(&["name", "施設名", "名称", "事業所名", "医療機関名"]);
-        for rec in rdr.records().flatten() {
-            let (Some(c), Some(k)) = (rec.get(code), rec.get(kind)) else {
-                continue;
-            };
-            let n = name.and_then(|i| rec.get(i)).unwrap_or("").to_owned();
-            out.entry(k.trim().to_owned())
-                .or_default()
-                .push((c.trim().to_owned(), n));
+        let col = |name: &str| rows[h].iter().position(|c| c == name);
+        if let (Some(number), Some(pref), Some(section), Some(name)) = (
+            col("医療機関番号"),
+            col("都道府県コード"),
+            col("区分"),
+            col("医療機関名称"),
+        ) {
+            for r in &rows[h + 1..] {
+                let (Some(n), Some(p), Some(sec), Some(nm)) =
+                    (r.get(number), r.get(pref), r.get(section), r.get(name))
+                else {
+                    continue;
+                };
+                let (kind, table) = match sec.as_str() {
+                    "歯科" => ("dental", 3),
+                    "医科" => ("homecare-clinic", 1),
+                    _ => continue,
+                };
+                let Ok(pref) = p.trim().parse::<u32>() else {
+                    continue;
+                };
+                if n.len() == 7 && n.bytes().all(|b| b.is_ascii_digit()) {
+                    out.entry(kind.into())
+                        .or_default()
+                        .insert(format!("{pref:02}{table}{n}"), nm.clone());
+                }
+            }
+        } else if let (Some(code), Some(service), Some(name)) =
+            (col("事業所番号"), col("サービスの種類"), col("事業所名"))
+        {
+            for r in &rows[h + 1..] {
+                if let (Some(c), Some(s), Some(nm)) = (r.get(code), r.get(service), r.get(name))
+                    && s.contains("訪問看護")
+                    && c.len() == 10
+                {
+                    out.entry("visiting-nurse".into())
+                        .or_default()
+                        .insert(c.clone(), nm.clone());
+                }
+            }
         }
     }
-    out
+    out.into_iter()
+        .map(|(k, v)| (k, v.into_iter().collect()))
+        .collect()
 }
 
 fn facilities() -> (Vec<Facility>, &'static str) {
@@ -154,7 +208,8 @@ fn facilities() -> (Vec<Facility>, &'static str) {
     (
         out,
         if from_roster {
-            "fixtures/roster"
+            "taken from the official lists in `fixtures/roster/` (届出受理医療機関名簿, 介護サービス情報公表), \
+             so importing the roster fixtures first matches every row"
         } else {
             "invented (no roster fixtures found)"
         },
@@ -192,8 +247,8 @@ fn gen_reply(s: &Survey, fac: &Facility, rng: &mut Rng) -> BTreeMap<String, Ans>
                     .map(|o| o.code.as_str())
                     .collect();
                 let excl = q.options.iter().find(|o| o.exclusive);
-                if excl.is_some() && rng.chance(10) {
-                    Ans::Codes(vec![excl.unwrap().code.clone()])
+                if let Some(excl) = excl.filter(|_| rng.chance(10)) {
+                    Ans::Codes(vec![excl.code.clone()])
                 } else {
                     let n = 1 + rng.below(3) as usize;
                     let mut picked: Vec<usize> = (0..n)
@@ -321,7 +376,7 @@ fn label_header(s: &Survey, f: &Field<'_>, i: usize) -> String {
     let q = f.question;
     let number = s.number_of(&q.id).unwrap();
     match f.part {
-        None if i % 2 == 0 => q.text.clone(),
+        None if i.is_multiple_of(2) => q.text.clone(),
         None => format!("問{number}"),
         Some(p) if q.items.iter().any(|it| it.code == p) => {
             format!("問{number} {}", f.part_label().unwrap())
@@ -352,7 +407,7 @@ fn save(dir: &Path, name: &str, bytes: &[u8], index: &mut String, what: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, bytes).unwrap();
     let _ = writeln!(index, "| `{name}` | {what} |");
-    println!("wrote {}", path.display());
+    eprintln!("wrote {}", path.display());
 }
 
 fn sjis(text: &str) -> Vec<u8> {
@@ -361,12 +416,19 @@ fn sjis(text: &str) -> Vec<u8> {
     bytes.into_owned()
 }
 
+#[allow(dead_code)] // tests/fixtures.rs includes this file and calls `generate` only
 fn main() {
     let out = std::env::args()
         .nth(1)
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("fixtures/replies"));
-    std::fs::create_dir_all(&out).unwrap();
+    generate(&out);
+}
+
+/// Writes every fixture into `out`.
+pub fn generate(out: &Path) {
+    std::fs::create_dir_all(out).unwrap();
+    let out = out.to_path_buf();
     let dental = survey("dental");
     let clinic = survey("homecare-clinic");
     let nurse = survey("visiting-nurse");

@@ -391,7 +391,7 @@ impl Catalog {
                 (n, s)
             })
             .collect();
-        scores.sort_by(|a, b| b.0.cmp(&a.0));
+        scores.sort_by_key(|s| std::cmp::Reverse(s.0));
         match scores.as_slice() {
             [] => Err(FileError::NoSurveyMatches { known: self.ids() }),
             [(0, _), ..] => Err(FileError::NoSurveyMatches { known: self.ids() }),
@@ -512,26 +512,25 @@ impl Plan {
                 }
             }
             // A reserved name seen twice: the second may be the question of the same name.
-            if let Some((t, MatchedBy::Reserved)) = found {
-                if seen.contains_key(&t) {
-                    if let Ok(Some(q)) = index.lookup_question(&text::key(name)) {
-                        found = Some(q);
-                    }
-                }
+            if let Some((t, MatchedBy::Reserved)) = found
+                && seen.contains_key(&t)
+                && let Ok(Some(q)) = index.lookup_question(&text::key(name))
+            {
+                found = Some(q);
             }
-            if let Some((t, _)) = found {
-                if t != Target::Ignore {
-                    if let Some(&first) = seen.get(&t) {
-                        warnings.push(format!(
-                            "column {col_no} `{name}` repeats column {} `{}` ({}): only the first is imported",
-                            first + 1,
-                            header[first],
-                            index.describe(t)
-                        ));
-                        found = None;
-                    } else {
-                        seen.insert(t, i);
-                    }
+            if let Some((t, _)) = found
+                && t != Target::Ignore
+            {
+                if let Some(&first) = seen.get(&t) {
+                    warnings.push(format!(
+                        "column {col_no} `{name}` repeats column {} `{}` ({}): only the first is imported",
+                        first + 1,
+                        header[first],
+                        index.describe(t)
+                    ));
+                    found = None;
+                } else {
+                    seen.insert(t, i);
                 }
             }
             columns.push(Column {
@@ -590,14 +589,14 @@ impl Plan {
                 for (oi, o) in q.options.iter().enumerate() {
                     if o.write_in.is_some() && !flags.iter().any(|&(_, f)| f == oi) {
                         let key = format!("{}.{}", q.id, o.code);
-                        if let Some(wi) = index.field_index(&key) {
-                            if let Some(c) = find(Target::Field(wi)) {
-                                warnings.push(format!(
-                                    "column `{}` is the write-in text of option {} ({}), not its tick; \
-                                     the tick of that option goes in a column `{}_{}`",
-                                    columns[c].name, o.code, o.label, q.id, o.code
-                                ));
-                            }
+                        if let Some(wi) = index.field_index(&key)
+                            && let Some(c) = find(Target::Field(wi))
+                        {
+                            warnings.push(format!(
+                                "column `{}` is the write-in text of option {} ({}), not its tick; \
+                                 the tick of that option goes in a column `{}_{}`",
+                                columns[c].name, o.code, o.label, q.id, o.code
+                            ));
                         }
                     }
                 }

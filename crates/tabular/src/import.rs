@@ -545,16 +545,16 @@ impl Writer<'_> {
         let mut codes = Vec::new();
         let mut forms = Vec::new();
         for r in rows {
-            let (c, f) = match &r.facility {
+            let (c, f) = match r.facility() {
                 FacilityKey::Code(c) => (Some(c), None),
                 FacilityKey::Form(f) => (None, Some(f)),
                 FacilityKey::Both { code, form } => (Some(code), Some(form)),
             };
             if let Some(c) = c.filter(|c| !self.facilities.contains_key(*c)) {
-                codes.push(c.clone());
+                codes.push(c.to_owned());
             }
             if let Some(f) = f.filter(|f| !self.forms.contains_key(*f)) {
-                forms.push(f.clone());
+                forms.push(f.to_owned());
             }
         }
         codes.sort();
@@ -590,7 +590,7 @@ impl Writer<'_> {
     }
 
     /// The facility (and mailing) of a row, or why it has none.
-    fn resolve(&self, key: &FacilityKey) -> Result<FacilityRef, String> {
+    fn resolve(&self, key: FacilityKey<'_>) -> Result<FacilityRef, String> {
         let survey = &self.plan.index.parsed.survey;
         let by_code = |code: &str| -> Result<i64, String> {
             match self.facilities.get(code).cloned().flatten() {
@@ -607,7 +607,7 @@ impl Writer<'_> {
                         String::new()
                     };
                     Err(format!(
-                        "unknown facility code {code}: not on the roster{hint}; the row was not imported"
+                        "unknown facility code {code}: not on the roster{hint}"
                     ))
                 }
             }
@@ -712,7 +712,7 @@ impl Writer<'_> {
         self.load_facilities(&rows).await?;
         let mut ok = Vec::with_capacity(rows.len());
         for row in rows {
-            match self.resolve(&row.facility) {
+            match self.resolve(row.facility()) {
                 Ok(f) => ok.push((row, f)),
                 Err(reason) => {
                     self.errors.push(RowError {

@@ -5,10 +5,13 @@
 //! - [`ReplyFile::open`] reads the header, decides which survey the file answers ([`Catalog`]) and
 //!   maps every column onto an answer field, an option of a choice question, the facility code
 //!   or the form code ([`Plan`]); columns it cannot place are reported ([`Plan::warnings`]).
-//! - [`ReplyFile::next_chunk`] hands out rows in file order. Each [`Row`] names its facility and
-//!   carries, per field, a normalised [`capsurvey_survey::Value`], `None` for 無回答, or a
-//!   [`ValueProblem`] with the raw text. Rows that cannot be read at all are [`RowError`]s with
-//!   their line. CSV files are parsed in parallel blocks with bounded memory.
+//! - [`ReplyFile::next_chunk`] hands out rows in file order. Each [`Row`] names its facility
+//!   ([`Row::facility`]) and carries one [`Answer`] per field: a normalised
+//!   [`capsurvey_survey::Value`] (`None` for 無回答) or a [`ValueProblem`] with the raw text,
+//!   read with [`Plan::value`]. Values are kept compactly until asked for (option indexes, text
+//!   ranges), so a million-row file does not cost twenty million small allocations. Rows that
+//!   cannot be read at all are [`RowError`]s with their line. CSV files are parsed in parallel
+//!   blocks with bounded memory.
 //!
 //! The store part ([`import`]) writes rows into the database following the answer rules of
 //! `capsurvey_store::answers`: one transaction per file, files imported once by content hash.

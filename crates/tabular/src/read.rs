@@ -725,8 +725,6 @@ struct Fields<'t> {
     delim: u8,
     /// Positions of `"`, the delimiter and line feeds, in order.
     marks: memchr::Memchr3<'t>,
-    /// A position taken from `marks` but not used yet.
-    peeked: Option<usize>,
 }
 
 impl<'t> Fields<'t> {
@@ -737,17 +735,11 @@ impl<'t> Fields<'t> {
             scratch: String::new(),
             delim,
             marks: memchr::memchr3_iter(b'"', delim, b'\n', text.as_bytes()),
-            peeked: None,
         }
     }
 
     /// The first structural position at or after `from`.
     fn next_mark(&mut self, from: usize) -> Option<usize> {
-        if let Some(p) = self.peeked.take() {
-            if p >= from {
-                return Some(p);
-            }
-        }
         self.marks.by_ref().find(|&p| p >= from)
     }
 

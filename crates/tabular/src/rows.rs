@@ -8,22 +8,22 @@ use crate::text::{self, Mark};
 use crate::values::{Cell, Misfit, Picked, ValueMap};
 
 /// How a row names its facility.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FacilityKey {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FacilityKey<'a> {
     /// The facility's code (医療機関コード, 事業所番号, local code).
-    Code(String),
+    Code(&'a str),
     /// The form's mailing code (管理No).
-    Form(String),
+    Form(&'a str),
     /// Both: they must agree.
     Both {
         /// The facility code.
-        code: String,
+        code: &'a str,
         /// The form code.
-        form: String,
+        form: &'a str,
     },
 }
 
-impl std::fmt::Display for FacilityKey {
+impl std::fmt::Display for FacilityKey<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             FacilityKey::Code(c) => write!(f, "facility code {c}"),
@@ -71,17 +71,38 @@ pub struct Pos {
     pub row: u64,
 }
 
+/// A byte range of a row's text buffer.
+type Span = (u32, u32);
+
 /// One data row read from a file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
     /// Where it is.
     pub pos: Pos,
-    /// Whose reply it is.
-    pub facility: FacilityKey,
+    /// The facility code and the form code, as ranges of `text`.
+    codes: (Option<Span>, Option<Span>),
     /// One entry per field the file answers, in survey order.
     pub answers: Vec<Answer>,
-    /// The text answers of the row, one after the other (answers hold ranges of it).
+    /// The codes and the text answers of the row, one after the other (one allocation per
+    /// row rather than one per value).
     pub(crate) text: String,
+}
+
+impl Row {
+    /// Whose reply it is.
+    pub fn facility(&self) -> FacilityKey<'_> {
+        let s = |(a, b): (u32, u32)| &self.text[a as usize..b as usize];
+        match self.codes {
+            (Some(c), Some(f)) => FacilityKey::Both {
+                code: s(c),
+                form: s(f),
+            },
+            (Some(c), None) => FacilityKey::Code(s(c)),
+            (None, Some(f)) => FacilityKey::Form(s(f)),
+            // Rows without either are errors, never rows.
+            (None, None) => FacilityKey::Code(""),
+        }
+    }
 }
 
 impl Plan {
@@ -174,16 +195,18 @@ pub(crate) enum Read {
     Error(RowProblem),
 }
 
-fn code_cell(s: &str) -> String {
-    // Codes are compared as written, minus width and padding: 「１３１２３４５６７８」 = 1312345678.
+/// Appends a code to the row buffer; its range, or `None` if the cell is blank.
+///
+/// Codes are compared as written, minus width and padding: 「１３１２３４５６７８」 = 1312345678.
+fn push_code(buf: &mut String, s: &str) -> Option<Span> {
     let t = text::trim(s);
+    let start = buf.len();
     if t.bytes().all(|b| b.is_ascii_graphic()) {
-        return t.to_owned();
+        buf.push_str(t);
+    } else {
+        buf.extend(text::fold(t).chars().filter(|c| !c.is_whitespace()));
     }
-    text::fold(t)
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect()
+    (buf.len() > start).then_some((start as u32, buf.len() as u32))
 }
 
 impl Plan {
@@ -219,18 +242,14 @@ impl Plan {
                 });
             }
         }
+        // Codes and text answers of the row go into one buffer, sized so that it rarely grows.
+        let mut buf = String::with_capacity(if self.has_text { 160 } else { 32 });
         let code = self
             .facility
-            .map(|c| code_cell(cells.cell(c)))
-            .filter(|c| !c.is_empty());
-        let form = self
-            .form
-            .map(|c| code_cell(cells.cell(c)))
-            .filter(|c| !c.is_empty());
-        let facility = match (code, form) {
-            (Some(code), Some(form)) => FacilityKey::Both { code, form },
-            (Some(code), None) => FacilityKey::Code(code),
-            (None, Some(form)) => FacilityKey::Form(form),
+            .and_then(|c| push_code(&mut buf, cells.cell(c)));
+        let form = self.form.and_then(|c| push_code(&mut buf, cells.cell(c)));
+        match (code, form) {
+            (Some(_), _) | (_, Some(_)) => {}
             (None, None) => {
                 let cols: Vec<&str> = [self.facility, self.form]
                     .into_iter()
@@ -239,7 +258,7 @@ impl Plan {
                     .collect();
                 return Read::Error(RowProblem::NoFacility(format!(" in {}", cols.join(" or "))));
             }
-        };
+        }
         if let Some(c) = self.survey_col {
             let s = text::key(cells.cell(c));
             if !s.is_empty() && s != self.index.id() {
@@ -250,8 +269,6 @@ impl Plan {
             }
         }
         let mut answers = Vec::with_capacity(self.outputs.len());
-        // Text answers of the row go into one buffer; sized so that it rarely grows.
-        let mut buf = String::with_capacity(if self.has_text { 128 } else { 0 });
         for out in &self.outputs {
             let spec = &self.index.fields[out.field];
             let question = &self.index.questions[spec.question];
@@ -278,7 +295,7 @@ impl Plan {
         }
         Read::Row(Row {
             pos,
-            facility,
+            codes: (code, form),
             answers,
             text: buf,
         })

@@ -13,8 +13,10 @@ use crate::text::{self, Mark, Number, NumberError};
 
 /// A set of option indexes, kept in survey order without allocating (questions have at most
 /// 128 options; the survey format has far fewer).
+///
+/// Two words rather than a `u128`, whose 16-byte alignment would make every answer larger.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Picked(u128);
+pub(crate) struct Picked([u64; 2]);
 
 impl Picked {
     pub fn one(i: usize) -> Picked {
@@ -24,21 +26,27 @@ impl Picked {
     }
     pub fn insert(&mut self, i: usize) {
         if i < 128 {
-            self.0 |= 1 << i;
+            self.0[i / 64] |= 1 << (i % 64);
         }
     }
     pub fn len(self) -> usize {
-        self.0.count_ones() as usize
+        (self.0[0].count_ones() + self.0[1].count_ones()) as usize
     }
     /// The indexes, lowest first.
     pub fn iter(self) -> impl Iterator<Item = usize> {
-        let mut bits = self.0;
+        let [mut lo, mut hi] = self.0;
         std::iter::from_fn(move || {
-            (bits != 0).then(|| {
-                let i = bits.trailing_zeros() as usize;
-                bits &= bits - 1;
-                i
-            })
+            if lo != 0 {
+                let i = lo.trailing_zeros() as usize;
+                lo &= lo - 1;
+                Some(i)
+            } else if hi != 0 {
+                let i = hi.trailing_zeros() as usize;
+                hi &= hi - 1;
+                Some(64 + i)
+            } else {
+                None
+            }
         })
     }
 }
@@ -144,10 +152,11 @@ impl FieldSpec {
         }
         let mut numeric_codes = vec![None; 100];
         for (i, o) in options.iter().enumerate() {
-            if let Ok(n) = o.code.parse::<usize>() {
-                if n < 100 && o.code == n.to_string() {
-                    numeric_codes[n] = Some(i);
-                }
+            if let Ok(n) = o.code.parse::<usize>()
+                && n < 100
+                && o.code == n.to_string()
+            {
+                numeric_codes[n] = Some(i);
             }
         }
         let has_exclusive = options.iter().any(|o| o.exclusive);
@@ -189,15 +198,14 @@ impl FieldSpec {
 
     /// The option index a folded answer names, through the value map first.
     fn option_of(&self, folded: &str, values: &[&ValueMap]) -> Option<usize> {
-        if values.is_empty() {
-            if let Some(n) =
-                text::quick_int(folded).filter(|_| folded.len() <= 2 && !folded.starts_with('0'))
-            {
-                // A number that is not a code may still be a label ("1" never is): fall through.
-                if let Some(Some(i)) = self.numeric_codes.get(n as usize) {
-                    return Some(*i);
-                }
-            }
+        // A number that is not a code may still be a label: fall through then.
+        if values.is_empty()
+            && folded.len() <= 2
+            && !folded.starts_with('0')
+            && let Some(n) = text::quick_int(folded)
+            && let Some(Some(i)) = self.numeric_codes.get(n as usize)
+        {
+            return Some(*i);
         }
         for m in values {
             if let Some(code) = m.get(folded) {
@@ -266,7 +274,7 @@ impl FieldSpec {
                 return Ok(Cell::Unknown);
             }
         }
-        let folded = text::fold(raw);
+        let folded = text::fold(t);
         // A mapping file may respell a whole cell (「できる」 → yes).
         let mapped = values.iter().find_map(|m| m.get(folded.as_ref()));
         let folded: &str = mapped.map_or(folded.as_ref(), String::as_str);

@@ -92,7 +92,7 @@ fn every_fixture_layout_is_recognised() {
             ..
         }
     ));
-    assert!(matches!(&rows[0].facility, FacilityKey::Code(c) if c.len() == 10 && c.is_ascii()));
+    assert!(matches!(rows[0].facility(), FacilityKey::Code(c) if c.len() == 10 && c.is_ascii()));
     assert!(matches!(
         value(&file.plan, &rows[0], "q11a"),
         Some(Value::Bool(_))
@@ -104,7 +104,7 @@ fn every_fixture_layout_is_recognised() {
         &ReadOptions::default(),
     )
     .unwrap();
-    assert!(matches!(&rows[0].facility, FacilityKey::Code(c) if !c.contains('.')));
+    assert!(matches!(rows[0].facility(), FacilityKey::Code(c) if !c.contains('.')));
 }
 
 #[test]
