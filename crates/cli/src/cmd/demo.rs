@@ -111,10 +111,14 @@ pub async fn run(parent: &Ctx, args: DemoArgs) -> Result<ExitCode> {
     let replies_dir = fx.join("replies");
     if replies_dir.is_dir() {
         let mut replies = vec!["replies".to_owned(), "import".to_owned()];
+        // The fixtures include a deliberately truncated file for the tests; the demo shows the
+        // normal path and leaves it out.
         replies.extend(files_in(&replies_dir, |p| {
-            p.extension()
-                .and_then(|x| x.to_str())
-                .is_some_and(|x| matches!(x, "csv" | "tsv" | "xlsx"))
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            !name.contains("truncated")
+                && p.extension()
+                    .and_then(|x| x.to_str())
+                    .is_some_and(|x| matches!(x, "csv" | "tsv" | "xlsx"))
         })?);
         step(
             "3. Import replies that came as CSV and Excel files",
