@@ -62,6 +62,9 @@ pub enum Command {
     /// Replies that arrive as CSV or Excel files: import them into the store.
     #[command(subcommand)]
     Replies(cmd::replies::RepliesCmd),
+    /// Faxed and scanned replies: ingest them, re-read assigned pages, list missing pages.
+    #[command(subcommand)]
+    Scan(cmd::scan::ScanCmd),
     /// Printed survey forms: generate a mailing batch, check a design, calibration page, layout file.
     #[command(subcommand)]
     Forms(cmd::forms::FormsCmd),
@@ -150,6 +153,7 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<std::process::ExitC
         Command::Roster(c) => cmd::roster::run(ctx, c).await,
         Command::Replies(c) => cmd::replies::run(ctx, c).await,
         Command::Forms(c) => cmd::forms::run(ctx, c).await,
+        Command::Scan(c) => cmd::scan::run(ctx, c).await,
         Command::Status => cmd::status::run(ctx).await,
         Command::Review(c) => cmd::review::run(ctx, c).await,
         Command::User(c) => cmd::user::run(ctx, c).await,

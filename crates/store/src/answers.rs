@@ -112,6 +112,14 @@ pub async fn facility_by_code<C: ConnectionTrait>(
         .await?)
 }
 
+/// The facility with this id.
+pub async fn facility_by_id<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+) -> Result<Option<facilities::Model>> {
+    Ok(facilities::Entity::find_by_id(id).one(conn).await?)
+}
+
 /// The mailing with this form code.
 pub async fn mailing_by_code<C: ConnectionTrait>(
     conn: &C,

@@ -5,13 +5,14 @@ use sea_orm::{
 };
 
 use crate::Result;
-use crate::entity::{mailings, scanned_pages, survey_versions};
+use crate::entity::{mailings, responses, scanned_pages, survey_versions};
 use crate::ops::now;
 
 /// A page to record.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct NewPage {
-    /// SHA-256 of the decoded pixels: the same page in another container is still the same page.
+    /// Hash of the decoded pixels (the scan ingest uses XXH3-128 over size, resolution and
+    /// pixels): the same page in another container is still the same page.
     pub content_hash: String,
     /// The file it came in.
     pub imported_file_id: Option<i64>,
@@ -87,6 +88,57 @@ pub async fn pages_of_mailing<C: ConnectionTrait>(
 ) -> Result<Vec<scanned_pages::Model>> {
     Ok(scanned_pages::Entity::find()
         .filter(scanned_pages::Column::MailingId.eq(mailing_id))
+        .order_by_asc(scanned_pages::Column::PageNumber)
+        .all(conn)
+        .await?)
+}
+
+/// The page with this id.
+pub async fn page_by_id<C: ConnectionTrait>(
+    conn: &C,
+    id: i64,
+) -> Result<Option<scanned_pages::Model>> {
+    Ok(scanned_pages::Entity::find_by_id(id).one(conn).await?)
+}
+
+/// Sets a page's status (`identified` once an assigned page has been read again) and, when
+/// given, its saved image and geometry.
+pub async fn set_page_read<C: ConnectionTrait>(
+    conn: &C,
+    page: scanned_pages::Model,
+    status: &str,
+    transform: Option<String>,
+) -> Result<scanned_pages::Model> {
+    let mut a: scanned_pages::ActiveModel = page.into();
+    a.status = Set(status.to_owned());
+    if transform.is_some() {
+        a.transform = Set(transform);
+    }
+    Ok(a.update(conn).await?)
+}
+
+/// Marks a response `complete` (every page of the form received, or a CSV row) or `partial`.
+pub async fn set_response_status<C: ConnectionTrait>(
+    conn: &C,
+    response: responses::Model,
+    status: &str,
+) -> Result<()> {
+    if response.status == status {
+        return Ok(());
+    }
+    let mut a: responses::ActiveModel = response.into();
+    a.status = Set(status.to_owned());
+    a.updated_at = Set(now());
+    a.update(conn).await?;
+    Ok(())
+}
+
+/// Every page read from a form of a mailing (any mailing), with its mailing: the input of the
+/// missing-pages list.
+pub async fn pages_with_mailing<C: ConnectionTrait>(conn: &C) -> Result<Vec<scanned_pages::Model>> {
+    Ok(scanned_pages::Entity::find()
+        .filter(scanned_pages::Column::MailingId.is_not_null())
+        .order_by_asc(scanned_pages::Column::MailingId)
         .order_by_asc(scanned_pages::Column::PageNumber)
         .all(conn)
         .await?)

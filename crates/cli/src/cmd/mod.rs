@@ -8,6 +8,7 @@ pub mod replies;
 pub mod report;
 pub mod review;
 pub mod roster;
+pub mod scan;
 pub mod status;
 pub mod survey;
 pub mod user;

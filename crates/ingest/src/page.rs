@@ -1,0 +1,479 @@
+//! One page, from pixels to what is to be stored: identification, reading, review images.
+//!
+//! Pure: a [`PageImage`] in memory and the [`Catalog`] in, a [`ProcessedPage`] out. No files, no
+//! database; the writer stores the result.
+
+use std::time::Instant;
+
+use capsurvey_layout::{A4, PageCode, PageKind, PageLayout, Rect};
+use capsurvey_scan::{
+    BoxReading, BoxState, FieldStatus, Identified, PageImage, PageReading, Transform, Unidentified,
+    crop, read_page,
+};
+use capsurvey_survey::{FieldKind, Survey, Value};
+use image::ImageEncoder as _;
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use serde::Serialize;
+
+use crate::calibration::{CalibrationReport, measure_calibration};
+use crate::catalog::{Catalog, Version};
+
+/// Resolution of the saved page images (4 px/mm, about 100 dpi): enough to read a page on screen.
+pub const PAGE_PX_PER_MM: f64 = 4.0;
+/// Resolution of review crops (6 px/mm, about 150 dpi): a faint tick is still visible.
+pub const CROP_PX_PER_MM: f64 = 6.0;
+/// Margin around a question in its crop, millimetres.
+const CROP_MARGIN_MM: f64 = 2.0;
+const PT_PER_MM: f64 = 72.0 / 25.4;
+
+/// CPU time of each stage of one page, milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct StageTimes {
+    /// Decoding the file's compression to pixels.
+    pub decode: f64,
+    /// Finding the registration marks and fitting the transform.
+    pub registration: f64,
+    /// Reading the page code.
+    pub page_code: f64,
+    /// Measuring and deciding the answer boxes.
+    pub boxes: f64,
+    /// Page image and review crops (resampling and PNG).
+    pub images: f64,
+    /// Writing to the database and the data folder.
+    pub store: f64,
+}
+
+impl StageTimes {
+    /// Adds another page's times.
+    pub fn add(&mut self, o: &StageTimes) {
+        self.decode += o.decode;
+        self.registration += o.registration;
+        self.page_code += o.page_code;
+        self.boxes += o.boxes;
+        self.images += o.images;
+        self.store += o.store;
+    }
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+/// A review image: a deskewed part of the page and where its boxes are in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Crop {
+    /// PNG bytes.
+    pub png: Vec<u8>,
+    /// Boxes of the field, in crop pixels.
+    pub boxes: Vec<CropBox>,
+}
+
+/// A box drawn over a crop.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CropBox {
+    /// Left, pixels.
+    pub x: i64,
+    /// Top, pixels.
+    pub y: i64,
+    /// Width, pixels.
+    pub w: i64,
+    /// Height, pixels.
+    pub h: i64,
+    /// Option code of a choice box.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub option: Option<String>,
+    /// The machine's decision for the box.
+    pub state: BoxState,
+}
+
+/// What a page turned out to be.
+#[derive(Debug, Clone)]
+pub enum PageOutcome {
+    /// The page could not be decoded.
+    Failed {
+        /// The decoder's message (names the file and page).
+        error: String,
+    },
+    /// No page code could be read: kept for a person to assign.
+    Unidentified {
+        /// Why, in a sentence.
+        reason: String,
+    },
+    /// A valid page code that this database does not know (another database's form, a
+    /// survey version never stored here, a page number past the form's end).
+    UnknownCode {
+        /// The code read.
+        code: PageCode,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// The cover letter: identified, nothing to read.
+    Cover {
+        /// Identification.
+        id: Box<Identified>,
+    },
+    /// The calibration page, measured.
+    Calibration {
+        /// What the printer and fax did.
+        report: Box<CalibrationReport>,
+    },
+    /// A questions page, read.
+    Questions {
+        /// Identification.
+        id: Box<Identified>,
+        /// Every box and field.
+        reading: PageReading,
+        /// Review crops of the fields that need a person, by field key.
+        crops: Vec<(String, Crop)>,
+    },
+}
+
+/// One page, ready to be stored.
+#[derive(Debug, Clone)]
+pub struct ProcessedPage {
+    /// 0-based index in its file.
+    pub index: u32,
+    /// Content hash of the decoded page (none if it could not be decoded).
+    pub hash: Option<String>,
+    /// What it is.
+    pub outcome: PageOutcome,
+    /// The page as a PNG, upright and deskewed when identified (none if not decoded).
+    pub image: Option<Vec<u8>>,
+    /// Time spent per stage.
+    pub times: StageTimes,
+}
+
+/// The identity of a decoded page: XXH3-128 over its size and pixels, in hex. The same page sent
+/// again in another container (a TIFF re-saved as PDF) has the same hash; the resolution is left
+/// out because containers state it with different rounding.
+pub fn page_hash(page: &PageImage) -> String {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    h.update(&page.width.to_le_bytes());
+    h.update(&page.height.to_le_bytes());
+    h.update(&page.pixels);
+    format!("{:032x}", h.digest128())
+}
+
+/// Encodes a grey image as PNG, favouring speed over size (page images are written for every
+/// page received).
+pub fn png(image: &PageImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Sub)
+        .write_image(
+            &image.pixels,
+            image.width,
+            image.height,
+            image::ExtendedColorType::L8,
+        )
+        .expect("encoding a grey image into memory cannot fail");
+    out
+}
+
+/// The whole sheet as an upright image at [`PAGE_PX_PER_MM`]. Without an identification the
+/// image is only brought to square pixels (a fax standard page is twice as wide as tall in pixels).
+fn page_image(page: &PageImage, transform: Option<&Transform>) -> PageImage {
+    match transform {
+        Some(t) => crop(page, t, &page_rect(), PAGE_PX_PER_MM),
+        None => {
+            let (dx, dy) = (page.dpi_x as f64, page.dpi_y as f64);
+            let rect = Rect {
+                x: 0.0,
+                y: 0.0,
+                w: page.width as f64 / dx * 72.0,
+                h: page.height as f64 / dy * 72.0,
+            };
+            crop(page, &Transform::nominal(dx, dy), &rect, PAGE_PX_PER_MM)
+        }
+    }
+}
+
+fn page_rect() -> Rect {
+    Rect {
+        x: 0.0,
+        y: 0.0,
+        w: A4.width,
+        h: A4.height,
+    }
+}
+
+/// Where a page-point rectangle lies in an image of `origin` (page points) at `px_per_mm`.
+pub fn to_pixels(r: &Rect, origin: &Rect, px_per_mm: f64) -> (i64, i64, i64, i64) {
+    let k = px_per_mm / PT_PER_MM;
+    (
+        ((r.x - origin.x) * k).round() as i64,
+        ((r.y - origin.y) * k).round() as i64,
+        (r.w * k).round() as i64,
+        (r.h * k).round() as i64,
+    )
+}
+
+/// Identifies and reads one decoded page.
+pub fn process(index: u32, page: PageImage, decode_ms: f64, catalog: &Catalog) -> ProcessedPage {
+    let mut times = StageTimes {
+        decode: decode_ms,
+        ..Default::default()
+    };
+    let hash = Some(page_hash(&page));
+    let t = Instant::now();
+    let registration = capsurvey_scan::register(&page);
+    times.registration = ms(t);
+    let t = Instant::now();
+    let identified: Result<Identified, Unidentified> = match &registration {
+        Ok(reg) => capsurvey_scan::read_code(&page, reg),
+        Err(e) => Err(e.clone()),
+    };
+    times.page_code = ms(t);
+    let id = match identified {
+        Ok(id) => id,
+        Err(why) => {
+            let t = Instant::now();
+            // The marks may have been found even though the code was not: use them to straighten
+            // the image the person will look at.
+            let transform = why.registration.as_ref().map(|r| r.transform);
+            let image = png(&page_image(&page, transform.as_ref()));
+            times.images = ms(t);
+            return ProcessedPage {
+                index,
+                hash,
+                outcome: PageOutcome::Unidentified {
+                    reason: why.message(),
+                },
+                image: Some(image),
+                times,
+            };
+        }
+    };
+    let t = Instant::now();
+    let image = Some(png(&page_image(&page, Some(&id.transform))));
+    times.images = ms(t);
+    if id.code == capsurvey_forms::calibration::CALIBRATION_CODE {
+        let t = Instant::now();
+        let report = measure_calibration(&page, &id);
+        times.boxes = ms(t);
+        return ProcessedPage {
+            index,
+            hash,
+            outcome: PageOutcome::Calibration {
+                report: Box::new(report),
+            },
+            image,
+            times,
+        };
+    }
+    let (version, layout) = match lookup(catalog, &id.code) {
+        Ok(found) => found,
+        Err(reason) => {
+            return ProcessedPage {
+                index,
+                hash,
+                outcome: PageOutcome::UnknownCode {
+                    code: id.code,
+                    reason,
+                },
+                image,
+                times,
+            };
+        }
+    };
+    if layout.kind != PageKind::Questions {
+        return ProcessedPage {
+            index,
+            hash,
+            outcome: PageOutcome::Cover { id: Box::new(id) },
+            image,
+            times,
+        };
+    }
+    let t = Instant::now();
+    let reading = read_page(&page, &id, layout, &version.survey);
+    times.boxes = ms(t);
+    let t = Instant::now();
+    let crops = review_crops(&page, &id.transform, &reading, layout);
+    times.images += ms(t);
+    ProcessedPage {
+        index,
+        hash,
+        outcome: PageOutcome::Questions {
+            id: Box::new(id),
+            reading,
+            crops,
+        },
+        image,
+        times,
+    }
+}
+
+/// The survey version and page layout a code names, or why it names none here.
+pub fn lookup<'a>(
+    catalog: &'a Catalog,
+    code: &PageCode,
+) -> Result<(&'a Version, &'a PageLayout), String> {
+    let Some(version) = catalog.get(code.survey_version_id as i64) else {
+        return Err(format!(
+            "the page code names survey version {} which this database does not have \
+             (a form printed from another database?)",
+            code.survey_version_id
+        ));
+    };
+    match version.layout.page(code.page) {
+        Some(layout) => Ok((version, layout)),
+        None => Err(format!(
+            "the page code names page {} but {} has {} pages",
+            code.page,
+            version.label(),
+            version.layout.pages.len()
+        )),
+    }
+}
+
+/// Crops of the fields a person must look at: the question's area, with the field's boxes.
+pub fn review_crops(
+    page: &PageImage,
+    transform: &Transform,
+    reading: &PageReading,
+    layout: &PageLayout,
+) -> Vec<(String, Crop)> {
+    let mut out = Vec::new();
+    for f in &reading.fields {
+        if !matches!(
+            f.status,
+            FieldStatus::Review { .. } | FieldStatus::NeedsKeying
+        ) {
+            continue;
+        }
+        let boxes: Vec<(&capsurvey_layout::AnswerBox, &BoxReading)> = layout
+            .boxes
+            .iter()
+            .zip(&reading.boxes)
+            .filter(|(b, _)| b.key == f.key)
+            .collect();
+        let Some(area) = f
+            .question_rect
+            .or_else(|| union(boxes.iter().map(|(b, _)| b.rect)))
+        else {
+            continue;
+        };
+        let area = area.inflate(capsurvey_layout::mm(CROP_MARGIN_MM));
+        let image = crop(page, transform, &area, CROP_PX_PER_MM);
+        let boxes = boxes
+            .iter()
+            .map(|(b, r)| {
+                let (x, y, w, h) = to_pixels(&b.rect, &area, CROP_PX_PER_MM);
+                CropBox {
+                    x,
+                    y,
+                    w,
+                    h,
+                    option: b.option.clone(),
+                    state: r.state,
+                }
+            })
+            .collect();
+        out.push((
+            f.key.clone(),
+            Crop {
+                png: png(&image),
+                boxes,
+            },
+        ));
+    }
+    out
+}
+
+fn union(rects: impl Iterator<Item = Rect>) -> Option<Rect> {
+    rects.reduce(|a, b| {
+        let (x0, y0) = (a.x.min(b.x), a.y.min(b.y));
+        let (x1, y1) = ((a.x + a.w).max(b.x + b.w), (a.y + a.h).max(b.y + b.h));
+        Rect {
+            x: x0,
+            y: y0,
+            w: x1 - x0,
+            h: y1 - y0,
+        }
+    })
+}
+
+/// Ink share above which an uncertain choice box counts as marked in the machine's guess.
+const GUESS_INK: f64 = 0.04;
+
+/// The machine's best guess for a field it could not decide, shown to the reviewer and compared
+/// with the person's decision for the accuracy figures: the boxes that are marked, or uncertain
+/// with some ink in them, ignoring cancelled ones. `None` when that is nothing, or not a valid
+/// answer (two options of a single choice).
+pub fn guess(survey: &Survey, key: &str, boxes: &[BoxReading]) -> Option<Value> {
+    let field = survey.fields().into_iter().find(|f| f.key() == key)?;
+    let marked: Vec<&str> = boxes
+        .iter()
+        .filter(|b| b.key == key)
+        .filter(|b| {
+            b.state == BoxState::Marked || (b.state == BoxState::Uncertain && b.ink >= GUESS_INK)
+        })
+        .filter_map(|b| b.option.as_deref())
+        .collect();
+    let value = match field.kind {
+        FieldKind::Single if marked.len() == 1 => Value::Choice(marked[0].to_owned()),
+        FieldKind::YesNo if marked.len() == 1 => Value::from_yes_no_code(marked[0])?,
+        FieldKind::Multiple if !marked.is_empty() => {
+            let pos = |c: &str| {
+                field
+                    .question
+                    .options
+                    .iter()
+                    .position(|o| o.code == c)
+                    .unwrap_or(usize::MAX)
+            };
+            let mut codes: Vec<String> = marked.iter().map(|s| (*s).to_owned()).collect();
+            codes.sort_by_key(|c| pos(c));
+            Value::Choices(codes)
+        }
+        _ => return None,
+    };
+    field.check(&value).ok().map(|()| value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_hash_depends_on_pixels_and_size() {
+        let a = PageImage::blank(100, 50, 204.0, 98.0);
+        let mut b = a.clone();
+        assert_eq!(page_hash(&a), page_hash(&b));
+        b.pixels[7] = 0;
+        assert_ne!(page_hash(&a), page_hash(&b));
+        let c = PageImage::blank(50, 100, 204.0, 98.0);
+        assert_ne!(page_hash(&a), page_hash(&c));
+        assert_eq!(page_hash(&a).len(), 32);
+    }
+
+    #[test]
+    fn unidentified_pages_still_get_a_square_image() {
+        // A fax standard page with nothing on it: 1728 × 1143 pixels at 204 × 98 dpi.
+        let blank = PageImage::blank(1728, 1143, 204.0, 98.0);
+        let p = process(0, blank, 0.0, &Catalog::default());
+        assert!(matches!(p.outcome, PageOutcome::Unidentified { .. }));
+        let png = p.image.expect("an image");
+        let img = image::load_from_memory(&png).unwrap();
+        // 215 mm × 296 mm at 4 px/mm.
+        assert!((img.width() as i64 - 860).abs() <= 2, "{}", img.width());
+        assert!((img.height() as i64 - 1186).abs() <= 4, "{}", img.height());
+    }
+
+    #[test]
+    fn pixel_rects_are_relative_to_the_crop() {
+        let origin = Rect {
+            x: 72.0,
+            y: 144.0,
+            w: 100.0,
+            h: 100.0,
+        };
+        let r = Rect {
+            x: 72.0 + 72.0 / 25.4 * 10.0,
+            y: 144.0,
+            w: 72.0 / 25.4 * 5.0,
+            h: 72.0 / 25.4 * 5.0,
+        };
+        assert_eq!(to_pixels(&r, &origin, 6.0), (60, 0, 30, 30));
+    }
+}

@@ -1,0 +1,684 @@
+//! Storing processed pages: one file per transaction, following the answer rules of
+//! [`capsurvey_store::answers`].
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::time::Instant;
+
+use capsurvey_layout::Rect;
+use capsurvey_scan::{FieldStatus, Identified, PageReading};
+use capsurvey_store::entity::{imported_files, responses};
+use capsurvey_store::sea_orm::{DatabaseTransaction, TransactionTrait as _};
+use capsurvey_store::{
+    NewPage, NewTask, Put, Source, SourceKind, Store, StoreError, TaskKind, accepted_answer, audit,
+    insert_page, mailing_by_id, open_task, page_by_hash, pages_of_mailing, put_answer,
+    put_for_review, record_imported_file, response_for, set_import_summary, set_response_status,
+};
+use capsurvey_survey::FieldKind;
+use serde_json::json;
+
+use crate::catalog::{Catalog, Version};
+use crate::page::{Crop, PAGE_PX_PER_MM, PageOutcome, ProcessedPage, guess, to_pixels};
+use crate::{BoxReport, CodeReport, FILE_KIND, FileReport, IngestOptions, Outcome, PageReport};
+
+/// The writer of one ingest run.
+pub struct Writer<'a> {
+    store: &'a Store,
+    catalog: &'a Catalog,
+    opts: &'a IngestOptions,
+    current: Option<Current>,
+    versions: BTreeSet<i64>,
+    mailings: BTreeSet<i64>,
+    /// Stored pages of this run: their image and where they belong, for quality-check crops.
+    page_images: HashMap<i64, (String, i64, u32)>,
+}
+
+/// The file being written.
+struct Current {
+    txn: DatabaseTransaction,
+    record: imported_files::Model,
+    /// Pages and sampling facts to remember only once the file commits.
+    versions: BTreeSet<i64>,
+    mailings: BTreeSet<i64>,
+    page_images: Vec<(i64, (String, i64, u32))>,
+}
+
+/// Why a page could not be stored (the file's transaction is then rolled back).
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// The database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An image could not be written to the data folder.
+    #[error("cannot write {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl From<capsurvey_store::sea_orm::DbErr> for WriteError {
+    fn from(e: capsurvey_store::sea_orm::DbErr) -> Self {
+        WriteError::Store(StoreError::Db(e))
+    }
+}
+
+impl<'a> Writer<'a> {
+    /// A writer into `store`.
+    pub fn new(store: &'a Store, catalog: &'a Catalog, opts: &'a IngestOptions) -> Writer<'a> {
+        Writer {
+            store,
+            catalog,
+            opts,
+            current: None,
+            versions: BTreeSet::new(),
+            mailings: BTreeSet::new(),
+            page_images: HashMap::new(),
+        }
+    }
+
+    /// Mailings whose pages this run stored.
+    pub fn mailings_touched(&self) -> &BTreeSet<i64> {
+        &self.mailings
+    }
+
+    async fn begin(
+        &mut self,
+        path: &Path,
+        hash: &str,
+        size: u64,
+        report: &mut FileReport,
+    ) -> Result<(), StoreError> {
+        if self.current.is_some() {
+            return Ok(());
+        }
+        let txn = self.store.db().begin().await?;
+        let record =
+            record_imported_file(&txn, FILE_KIND, &path.display().to_string(), hash, size).await?;
+        report.imported_file_id = Some(record.id);
+        self.current = Some(Current {
+            txn,
+            record,
+            versions: BTreeSet::new(),
+            mailings: BTreeSet::new(),
+            page_images: Vec::new(),
+        });
+        Ok(())
+    }
+
+    fn abandon(&mut self, report: &mut FileReport, e: impl std::fmt::Display) {
+        // Dropping the transaction rolls it back.
+        self.current = None;
+        report.outcome = Outcome::Failed {
+            error: format!("{}: nothing from this file was stored: {e}", report.path),
+        };
+        report.imported_file_id = None;
+        report.counts = crate::Counts::default();
+    }
+
+    /// Stores one page of the file being written (opening its transaction first).
+    pub async fn page(
+        &mut self,
+        path: &Path,
+        hash: &str,
+        size: u64,
+        page: ProcessedPage,
+        report: &mut FileReport,
+    ) {
+        if report.failed() {
+            return;
+        }
+        let t = Instant::now();
+        if let Err(e) = self.begin(path, hash, size, report).await {
+            self.abandon(report, e);
+            return;
+        }
+        let mut times = page.times;
+        let result = self.store_page(page, report).await;
+        match result {
+            Ok(mut entry) => {
+                times.store = t.elapsed().as_secs_f64() * 1000.0;
+                report.times.add(&times);
+                entry.times = times;
+                if self.opts.keep_boxes || entry.status != "identified" {
+                    report.pages.push(entry);
+                }
+            }
+            Err(e) => self.abandon(report, e),
+        }
+    }
+
+    /// Commits the file.
+    pub async fn finish_file(&mut self, report: &mut FileReport) {
+        if report.failed() {
+            self.current = None;
+            return;
+        }
+        if self.current.is_none() {
+            // A file with no pages: still recorded, so that it is not read again.
+            let Some((hash, size)) = report_hash(report) else {
+                return;
+            };
+            let path = std::path::PathBuf::from(&report.path);
+            if let Err(e) = self.begin(&path, &hash, size, report).await {
+                self.abandon(report, e);
+                return;
+            }
+        }
+        let cur = self.current.take().expect("begun");
+        let summary = json!({"counts": report.counts, "errors": report.errors});
+        let result = async {
+            audit(
+                &cur.txn,
+                &self.opts.actor,
+                "scan.ingest",
+                "imported_files",
+                Some(cur.record.id),
+                summary.clone(),
+            )
+            .await?;
+            set_import_summary(&cur.txn, cur.record.clone(), summary).await?;
+            cur.txn.commit().await?;
+            Ok::<(), StoreError>(())
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                self.versions.extend(cur.versions);
+                self.mailings.extend(cur.mailings);
+                self.page_images.extend(cur.page_images);
+            }
+            Err(e) => {
+                report.outcome = Outcome::Failed {
+                    error: format!("{}: nothing from this file was stored: {e}", report.path),
+                };
+                report.imported_file_id = None;
+                report.counts = crate::Counts::default();
+            }
+        }
+    }
+
+    async fn store_page(
+        &mut self,
+        p: ProcessedPage,
+        report: &mut FileReport,
+    ) -> Result<PageReport, WriteError> {
+        let mut entry = PageReport {
+            page_index: p.index,
+            status: String::new(),
+            hash: p.hash.clone(),
+            code: None,
+            response_id: None,
+            transform: None,
+            upside_down: None,
+            message: None,
+            boxes: Vec::new(),
+            calibration: None,
+            times: p.times,
+        };
+        let where_ = format!("{} p{}", report.path, p.index + 1);
+        let Some(hash) = p.hash.clone() else {
+            if let PageOutcome::Failed { error } = p.outcome {
+                report.counts.page_errors += 1;
+                report.errors.push(error.clone());
+                entry.status = "error".into();
+                entry.message = Some(error);
+            }
+            return Ok(entry);
+        };
+        report.counts.pages += 1;
+        let cur = self.current.as_mut().expect("begun");
+        let txn = &cur.txn;
+        if let Some(prev) = page_by_hash(txn, &hash).await? {
+            report.counts.duplicates += 1;
+            entry.status = "duplicate".into();
+            entry.message = Some(format!(
+                "the same page as {} p{}, received before: nothing changed",
+                prev.source_file,
+                prev.page_index + 1
+            ));
+            return Ok(entry);
+        }
+        if let PageOutcome::Calibration { report: cal } = &p.outcome {
+            report.counts.calibration += 1;
+            report.calibration.push((p.index + 1, (**cal).clone()));
+            entry.status = "calibration".into();
+            entry.calibration = Some((**cal).clone());
+            return Ok(entry);
+        }
+        let image = match &p.image {
+            Some(png) => Some(save(
+                &self.opts.data_dir,
+                &format!("pages/{hash}.png"),
+                png,
+            )?),
+            None => None,
+        };
+        let new_page = |status: &str| NewPage {
+            content_hash: hash.clone(),
+            imported_file_id: Some(cur.record.id),
+            source_file: report.path.clone(),
+            page_index: p.index as i32,
+            status: status.to_owned(),
+            image_path: image.clone(),
+            ..Default::default()
+        };
+        let page_task = |page_id: i64, reason: &str, extra: serde_json::Value| {
+            let mut payload = json!({
+                "image": image,
+                "file": report.path,
+                "page_index": p.index,
+                "reason": reason,
+            });
+            if let (Some(o), Some(e)) = (payload.as_object_mut(), extra.as_object()) {
+                o.extend(e.clone());
+            }
+            NewTask {
+                kind: TaskKind::Page,
+                survey_version_id: extra["survey_version_id"].as_i64(),
+                response_id: None,
+                field_key: None,
+                answer_id: None,
+                scanned_page_id: Some(page_id),
+                payload,
+                dedup_key: format!("page:{hash}"),
+            }
+        };
+        let (id, reading, crops) = match p.outcome {
+            PageOutcome::Failed { .. } | PageOutcome::Calibration { .. } => unreachable!(),
+            PageOutcome::Unidentified { reason } => {
+                let page = insert_page(txn, new_page("unidentified")).await?;
+                open_task(txn, page_task(page.id, &reason, json!({}))).await?;
+                report.counts.unidentified += 1;
+                entry.status = "unidentified".into();
+                entry.message = Some(reason);
+                return Ok(entry);
+            }
+            PageOutcome::UnknownCode { code, reason } => {
+                let page = insert_page(txn, new_page("unidentified")).await?;
+                open_task(txn, page_task(page.id, &reason, json!({}))).await?;
+                report.counts.unidentified += 1;
+                entry.status = "unknown_code".into();
+                entry.code = Some(code_report(&code));
+                entry.message = Some(reason);
+                return Ok(entry);
+            }
+            PageOutcome::Cover { id } => (id, None, Vec::new()),
+            PageOutcome::Questions { id, reading, crops } => (id, Some(reading), crops),
+        };
+        entry.code = Some(code_report(&id.code));
+        entry.transform = Some(id.summary);
+        entry.upside_down = Some(id.upside_down);
+        let version = self
+            .catalog
+            .get(id.code.survey_version_id as i64)
+            .expect("identified pages name a known version");
+        let sv = version.id;
+        let mailing = match id.code.mailing_id {
+            0 => None,
+            m => mailing_by_id(txn, m as i64)
+                .await?
+                .filter(|m| m.survey_version_id == sv),
+        };
+        let Some(mailing) = mailing else {
+            let reason = format!(
+                "the page code names mailing {} of {}, which this database has no record of",
+                id.code.mailing_id,
+                version.label()
+            );
+            let page = insert_page(txn, new_page("unidentified")).await?;
+            open_task(txn, page_task(page.id, &reason, json!({}))).await?;
+            report.counts.unidentified += 1;
+            entry.status = "unknown_code".into();
+            entry.message = Some(reason);
+            return Ok(entry);
+        };
+        let Some(facility_id) = mailing.facility_id else {
+            // A blank form: survey and page are known, the facility is for a person to say.
+            let reason = "a blank form (no facility printed): choose the facility";
+            let mut np = new_page("unidentified");
+            np.survey_version_id = Some(sv);
+            np.mailing_id = Some(mailing.id);
+            np.page_number = Some(id.code.page as i32);
+            np.transform = Some(transform_json(&id));
+            let page = insert_page(txn, np).await?;
+            let extra = json!({"survey_version_id": sv, "page_number": id.code.page});
+            open_task(txn, page_task(page.id, reason, extra)).await?;
+            report.counts.unidentified += 1;
+            entry.status = "blank_form".into();
+            entry.message = Some(reason.into());
+            return Ok(entry);
+        };
+        let mut np = new_page("identified");
+        np.survey_version_id = Some(sv);
+        np.mailing_id = Some(mailing.id);
+        np.page_number = Some(id.code.page as i32);
+        np.transform = Some(transform_json(&id));
+        let page = insert_page(txn, np).await?;
+        report.counts.identified += 1;
+        cur.mailings.insert(mailing.id);
+        let response = response_for(txn, sv, facility_id, Some(mailing.id)).await?;
+        entry.response_id = Some(response.id);
+        entry.status = "identified".into();
+        let Some(reading) = reading else {
+            report.counts.covers += 1;
+            entry.status = "cover".into();
+            return Ok(entry);
+        };
+        cur.versions.insert(sv);
+        if let Some(img) = &image {
+            cur.page_images
+                .push((page.id, (img.clone(), sv, id.code.page)));
+        }
+        let ctx = PageCtx {
+            txn,
+            version,
+            response: &response,
+            page_id: page.id,
+            hash: &hash,
+            where_: &where_,
+            file_id: Some(cur.record.id),
+            data_dir: &self.opts.data_dir,
+            actor: &self.opts.actor,
+        };
+        store_fields(&ctx, &reading, crops, report).await?;
+        update_response_status(txn, version, response, mailing.id).await?;
+        if self.opts.keep_boxes {
+            entry.boxes = reading
+                .boxes
+                .iter()
+                .map(|b| BoxReport {
+                    key: b.key.clone(),
+                    option: b.option.clone(),
+                    digit: b.digit,
+                    state: b.state,
+                    confidence: b.confidence,
+                })
+                .collect();
+        }
+        Ok(entry)
+    }
+
+    /// Queues quality checks for the survey versions this run stored answers for; returns how
+    /// many were queued. Each check gets a crop of its question from the stored page image.
+    pub async fn sample_quality(&self) -> Result<u64, StoreError> {
+        let mut queued = 0;
+        let mut cache: Option<(String, image::GrayImage)> = None;
+        for &sv in &self.versions {
+            let Some(version) = self.catalog.get(sv) else {
+                continue;
+            };
+            let tasks = capsurvey_store::review::sample_quality_checks_with(
+                self.store.db(),
+                sv,
+                self.opts.quality_share,
+                |answer| {
+                    let (image, _, page_no) = self.page_images.get(&answer.scanned_page_id?)?;
+                    quality_crop(
+                        &self.opts.data_dir,
+                        version,
+                        *page_no,
+                        &answer.field_key,
+                        image,
+                        answer.id,
+                        &mut cache,
+                    )
+                },
+            )
+            .await?;
+            queued += tasks.len() as u64;
+        }
+        Ok(queued)
+    }
+}
+
+fn report_hash(report: &FileReport) -> Option<(String, u64)> {
+    capsurvey_store::file_hash(Path::new(&report.path)).ok()
+}
+
+fn code_report(code: &capsurvey_layout::PageCode) -> CodeReport {
+    CodeReport {
+        survey_version_id: code.survey_version_id,
+        mailing_id: code.mailing_id,
+        page: code.page,
+    }
+}
+
+fn transform_json(id: &Identified) -> String {
+    json!({
+        "transform": id.transform,
+        "summary": id.summary,
+        "upside_down": id.upside_down,
+        "marks": id.marks,
+        "code_copies": id.code_copies,
+        "residual_mm": id.residual_mm,
+    })
+    .to_string()
+}
+
+/// Writes `bytes` under the data folder at `rel` (through a temporary file, so a half-written
+/// image never has the final name) and returns `rel`.
+pub fn save(data_dir: &Path, rel: &str, bytes: &[u8]) -> Result<String, WriteError> {
+    let full = data_dir.join(rel);
+    let io = |source: std::io::Error| WriteError::Io {
+        path: full.display().to_string(),
+        source,
+    };
+    if let Some(parent) = full.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    let tmp = full.with_extension("png.part");
+    std::fs::write(&tmp, bytes).map_err(io)?;
+    std::fs::rename(&tmp, &full).map_err(io)?;
+    Ok(rel.to_owned())
+}
+
+/// Where the fields of one read page go.
+pub(crate) struct PageCtx<'a> {
+    pub txn: &'a DatabaseTransaction,
+    pub version: &'a Version,
+    pub response: &'a responses::Model,
+    pub page_id: i64,
+    pub hash: &'a str,
+    pub where_: &'a str,
+    pub file_id: Option<i64>,
+    pub data_dir: &'a Path,
+    pub actor: &'a str,
+}
+
+/// Stores every field of a read page: decided ones as answers, the rest as review tasks with
+/// their crops.
+pub(crate) async fn store_fields(
+    ctx: &PageCtx<'_>,
+    reading: &PageReading,
+    crops: Vec<(String, Crop)>,
+    report: &mut FileReport,
+) -> Result<(), WriteError> {
+    let mut crops: HashMap<String, Crop> = crops.into_iter().collect();
+    let sv = ctx.version.id;
+    for f in &reading.fields {
+        let src = Source {
+            kind: SourceKind::Scan,
+            source_ref: format!("{} {}", ctx.where_, f.key),
+            scanned_page_id: Some(ctx.page_id),
+            imported_file_id: ctx.file_id,
+            row_number: None,
+            person: None,
+        };
+        match &f.status {
+            FieldStatus::Decided | FieldStatus::NoAnswer => {
+                if f.value.is_none()
+                    && let Some(current) = accepted_answer(ctx.txn, ctx.response.id, &f.key).await?
+                    && current.source_kind != SourceKind::Scan.as_str()
+                {
+                    // Nothing marked on paper does not contradict what a CSV or a person said.
+                    report.counts.fields_decided += 1;
+                    continue;
+                }
+                let put = put_answer(
+                    ctx.txn,
+                    ctx.response,
+                    &f.key,
+                    f.value.clone(),
+                    Some(f.confidence),
+                    &src,
+                    ctx.actor,
+                )
+                .await?;
+                if matches!(put, Put::Conflict { .. }) {
+                    report.counts.conflicts += 1;
+                } else {
+                    report.counts.fields_decided += 1;
+                }
+            }
+            FieldStatus::Review { reason } => {
+                let crop = crops.remove(&f.key);
+                let guess = guess(&ctx.version.survey, &f.key, &reading.boxes);
+                let mut payload = json!({
+                    "guess": guess,
+                    "confidence": f.confidence,
+                    "reason": reason,
+                });
+                add_crop(ctx, &mut payload, &f.key, crop)?;
+                let task = NewTask {
+                    kind: TaskKind::Mark,
+                    survey_version_id: Some(sv),
+                    response_id: None,
+                    field_key: None,
+                    answer_id: None,
+                    scanned_page_id: Some(ctx.page_id),
+                    payload,
+                    dedup_key: format!("mark:{}:{}", ctx.hash, f.key),
+                };
+                put_for_review(ctx.txn, ctx.response, &f.key, guess, None, &src, task).await?;
+                report.counts.marks_to_review += 1;
+            }
+            FieldStatus::NeedsKeying => {
+                let crop = crops.remove(&f.key);
+                let kind = match f.kind {
+                    Some(FieldKind::Count) => "count",
+                    Some(FieldKind::Decimal) => "decimal",
+                    _ => "text",
+                };
+                let mut payload = json!({"field": f.key, "kind": kind});
+                add_crop(ctx, &mut payload, &f.key, crop)?;
+                let task = NewTask {
+                    kind: TaskKind::WriteIn,
+                    survey_version_id: Some(sv),
+                    response_id: None,
+                    field_key: None,
+                    answer_id: None,
+                    scanned_page_id: Some(ctx.page_id),
+                    payload,
+                    dedup_key: format!("write_in:{}:{}", ctx.hash, f.key),
+                };
+                put_for_review(ctx.txn, ctx.response, &f.key, None, None, &src, task).await?;
+                report.counts.write_ins += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Saves a field's crop and adds `crop`, `box` and `boxes` to its task payload.
+fn add_crop(
+    ctx: &PageCtx<'_>,
+    payload: &mut serde_json::Value,
+    key: &str,
+    crop: Option<Crop>,
+) -> Result<(), WriteError> {
+    let Some(crop) = crop else { return Ok(()) };
+    let rel = save(
+        ctx.data_dir,
+        &format!("crops/{}-{key}.png", ctx.hash),
+        &crop.png,
+    )?;
+    // The box the person should look at first: an uncertain one, else a marked or cancelled one.
+    let focus = crop
+        .boxes
+        .iter()
+        .find(|b| b.state == capsurvey_scan::BoxState::Uncertain)
+        .or_else(|| {
+            crop.boxes
+                .iter()
+                .find(|b| b.state != capsurvey_scan::BoxState::Empty)
+        })
+        .or(crop.boxes.first());
+    payload["crop"] = json!(rel);
+    payload["box"] = json!(focus);
+    payload["boxes"] = json!(crop.boxes);
+    Ok(())
+}
+
+/// `complete` once every question page of the form has arrived, else `partial`.
+pub(crate) async fn update_response_status(
+    txn: &DatabaseTransaction,
+    version: &Version,
+    response: responses::Model,
+    mailing_id: i64,
+) -> Result<(), StoreError> {
+    let received: BTreeSet<u32> = pages_of_mailing(txn, mailing_id)
+        .await?
+        .iter()
+        .filter_map(|p| p.page_number.map(|n| n as u32))
+        .collect();
+    let complete = version
+        .question_pages()
+        .iter()
+        .all(|n| received.contains(n));
+    set_response_status(txn, response, if complete { "complete" } else { "partial" }).await
+}
+
+/// A crop of one question from a stored page image, for a quality check.
+fn quality_crop(
+    data_dir: &Path,
+    version: &Version,
+    page_no: u32,
+    key: &str,
+    image_rel: &str,
+    answer_id: i64,
+    cache: &mut Option<(String, image::GrayImage)>,
+) -> Option<serde_json::Value> {
+    let layout = version.layout.page(page_no)?;
+    let boxes: Vec<&capsurvey_layout::AnswerBox> =
+        layout.boxes.iter().filter(|b| b.key == key).collect();
+    let area = boxes
+        .iter()
+        .find_map(|b| b.question_rect)
+        .or_else(|| boxes.first().map(|b| b.rect))?
+        .inflate(capsurvey_layout::mm(2.0));
+    if cache.as_ref().map(|c| c.0.as_str()) != Some(image_rel) {
+        let img = image::open(data_dir.join(image_rel)).ok()?.to_luma8();
+        *cache = Some((image_rel.to_owned(), img));
+    }
+    let (_, img) = cache.as_ref()?;
+    let page_rect = Rect {
+        x: 0.0,
+        y: 0.0,
+        w: 0.0,
+        h: 0.0,
+    };
+    let (x, y, w, h) = to_pixels(&area, &page_rect, PAGE_PX_PER_MM);
+    let (x, y) = (x.max(0) as u32, y.max(0) as u32);
+    let w = (w.max(1) as u32).min(img.width().saturating_sub(x));
+    let h = (h.max(1) as u32).min(img.height().saturating_sub(y));
+    if w == 0 || h == 0 {
+        return None;
+    }
+    let part = image::imageops::crop_imm(img, x, y, w, h).to_image();
+    let mut png = Vec::new();
+    part.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .ok()?;
+    let rel = save(data_dir, &format!("crops/quality-{answer_id}.png"), &png).ok()?;
+    let px = |r: &Rect| {
+        let (bx, by, bw, bh) = to_pixels(r, &area, PAGE_PX_PER_MM);
+        json!({"x": bx, "y": by, "w": bw, "h": bh})
+    };
+    Some(json!({
+        "crop": rel,
+        "box": boxes.first().map(|b| px(&b.rect)),
+        "boxes": boxes.iter().map(|b| px(&b.rect)).collect::<Vec<_>>(),
+    }))
+}

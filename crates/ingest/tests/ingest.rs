@@ -1,0 +1,333 @@
+//! Scan ingest over simulated faxes, on SQLite and (with CAPSURVEY_TEST_POSTGRES) PostgreSQL:
+//! what is sure is stored and right, what is not is queued, nothing is lost or doubled.
+
+use std::path::{Path, PathBuf};
+
+use capsurvey_faxsim::{
+    PageCode, Profile, TiffCompression, Unidentifiable, random_answers, simulate_reply_pages,
+    simulate_unidentifiable, write_pdf, write_png, write_tiff,
+};
+use capsurvey_ingest::{IngestOptions, Outcome, Summary, ingest};
+use capsurvey_store::entity::{answers, facilities, responses, review_tasks, scanned_pages};
+use capsurvey_store::sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
+use capsurvey_store::testing::{TestDb, each_backend};
+use capsurvey_store::{Store, create_mailings, decode_value, register_survey};
+
+struct World {
+    sv: i64,
+    mailings: Vec<i64>,
+    facilities: Vec<i64>,
+    dir: tempfile::TempDir,
+    parsed: capsurvey_survey::Parsed,
+}
+
+async fn world(store: &Store) -> World {
+    let parsed =
+        capsurvey_survey::parse_survey("dental.toml", include_str!("../../../surveys/dental.toml"))
+            .unwrap();
+    let sv = register_survey(store.db(), &parsed, "test")
+        .await
+        .unwrap()
+        .id;
+    let mut ids = Vec::new();
+    for (code, name) in [("1310000001", "テスト歯科"), ("1310000002", "見本歯科医院")] {
+        let f = facilities::ActiveModel {
+            code: Set(code.into()),
+            facility_type: Set("dental".into()),
+            name: Set(name.into()),
+            created_at: Set(capsurvey_store::now()),
+            updated_at: Set(capsurvey_store::now()),
+            ..Default::default()
+        }
+        .insert(store.db())
+        .await
+        .unwrap();
+        ids.push(f.id);
+    }
+    let mailings = create_mailings(
+        store.db(),
+        sv,
+        "dental",
+        "test",
+        "initial",
+        &[Some(ids[0]), Some(ids[1]), None],
+        "test",
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|m| m.id)
+    .collect();
+    World {
+        sv,
+        mailings,
+        facilities: ids,
+        dir: tempfile::tempdir().unwrap(),
+        parsed,
+    }
+}
+
+/// Simulated replies: mailing 0 complete as a fine G4 TIFF, mailing 1 only its first question
+/// page as a standard-resolution PDF, the blank form's first page as PNG, a foreign page.
+fn write_replies(w: &World) -> Vec<PathBuf> {
+    let survey = &w.parsed.survey;
+    let layout = capsurvey_forms::form::layout(survey, &w.parsed.content_hash);
+    let reply = |mailing: i64, profile: Profile, seed: u64| {
+        let answers = random_answers(survey, seed);
+        let code = |page| PageCode {
+            survey_version_id: w.sv as u32,
+            mailing_id: mailing as u32,
+            page,
+        };
+        simulate_reply_pages(&layout, survey, code, &answers, profile, seed)
+    };
+    let dir = w.dir.path();
+    let mut files = Vec::new();
+    let complete = reply(w.mailings[0], Profile::FaxFine, 11);
+    let pics: Vec<_> = complete.iter().map(|p| p.picture()).collect();
+    files.push(save(
+        dir,
+        "complete.tif",
+        write_tiff(&pics, TiffCompression::G4),
+    ));
+    for (i, p) in complete.iter().enumerate() {
+        std::fs::write(
+            dir.join(format!("complete.page{i}.json")),
+            p.truth.to_json(),
+        )
+        .unwrap();
+    }
+    let partial = reply(w.mailings[1], Profile::FaxStandard, 12);
+    let first_questions = partial
+        .iter()
+        .find(|p| p.truth.layout_page != Some(1))
+        .unwrap();
+    files.push(save(
+        dir,
+        "partial.pdf",
+        write_pdf(&[first_questions.picture()]),
+    ));
+    let blank = reply(w.mailings[2], Profile::FaxFine, 13);
+    let blank_page = blank
+        .iter()
+        .find(|p| p.truth.layout_page == Some(2))
+        .unwrap();
+    files.push(save(dir, "blank-form.png", write_png(blank_page.picture())));
+    let foreign = simulate_unidentifiable(Unidentifiable::Foreign, Profile::FaxStandard, 14);
+    files.push(save(
+        dir,
+        "letter.tif",
+        write_tiff(&[foreign.picture()], TiffCompression::G4),
+    ));
+    files
+}
+
+fn save(dir: &Path, name: &str, bytes: Vec<u8>) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+async fn run(store: &Store, w: &World, files: &[PathBuf]) -> Summary {
+    let opts = IngestOptions::new("test", w.dir.path().join("data"));
+    ingest(store, files, &opts, &mut |_| {}).await.unwrap()
+}
+
+async fn counts(db: &TestDb) -> (u64, u64, u64, u64) {
+    let c = db.store.db();
+    (
+        scanned_pages::Entity::find().count(c).await.unwrap(),
+        answers::Entity::find().count(c).await.unwrap(),
+        review_tasks::Entity::find().count(c).await.unwrap(),
+        responses::Entity::find().count(c).await.unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn faxes_are_read_queued_and_never_doubled() {
+    each_backend(|db| async move {
+        let w = world(&db.store).await;
+        let files = write_replies(&w);
+        let s = run(&db.store, &w, &files).await;
+        let b = db.backend;
+        assert!(
+            s.files.iter().all(|f| f.outcome == Outcome::Imported),
+            "{b}: {:?}",
+            s.files
+        );
+        let t = s.totals;
+        assert_eq!(t.page_errors, 0, "{b}");
+        // The foreign letter and the blank form's page wait for a person.
+        assert_eq!(t.unidentified, 2, "{b}: {:?}", s.files);
+        assert!(t.identified >= 4, "{b}: {t:?}");
+        assert!(t.fields_decided > 20, "{b}: {t:?}");
+
+        // Everything decided matches what the respondent meant.
+        let complete = responses::Entity::find()
+            .filter(responses::Column::MailingId.eq(w.mailings[0]))
+            .one(db.store.db())
+            .await
+            .unwrap()
+            .expect("a response for the complete reply");
+        assert_eq!(complete.status, "complete", "{b}");
+        assert_eq!(complete.facility_id, w.facilities[0]);
+        let stored = answers::Entity::find()
+            .filter(answers::Column::ResponseId.eq(complete.id))
+            .all(db.store.db())
+            .await
+            .unwrap();
+        let mut checked = 0;
+        for i in 0.. {
+            let Ok(text) =
+                std::fs::read_to_string(w.dir.path().join(format!("complete.page{i}.json")))
+            else {
+                break;
+            };
+            let truth = capsurvey_faxsim::PageTruth::from_json(&text).unwrap();
+            for f in &truth.fields {
+                let Some(a) = stored.iter().find(|a| a.field_key == f.key) else {
+                    panic!(
+                        "{b}: field {} of page {i} has no stored answer or task",
+                        f.key
+                    );
+                };
+                assert_eq!(a.source_kind, "scan");
+                assert!(a.scanned_page_id.is_some());
+                assert!(a.source_ref.contains("complete.tif p"), "{}", a.source_ref);
+                if a.status == "accepted" {
+                    assert_eq!(
+                        decode_value(&a.value).unwrap(),
+                        f.value,
+                        "{b}: field {}",
+                        f.key
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 10, "{b}: only {checked} fields checked");
+
+        // The partial reply is listed with its missing pages; its response is partial.
+        assert_eq!(s.missing.len(), 1, "{b}: {:?}", s.missing);
+        assert_eq!(s.missing[0].mailing_id, w.mailings[1]);
+        assert!(!s.missing[0].missing.is_empty());
+
+        // Review tasks carry images that exist.
+        let tasks = review_tasks::Entity::find()
+            .all(db.store.db())
+            .await
+            .unwrap();
+        let data = w.dir.path().join("data");
+        for t in &tasks {
+            let p: serde_json::Value = serde_json::from_str(&t.payload).unwrap();
+            for key in ["crop", "image"] {
+                if let Some(rel) = p[key].as_str() {
+                    assert!(
+                        data.join(rel).is_file(),
+                        "{b}: task {} {key} {rel} missing",
+                        t.kind
+                    );
+                }
+            }
+        }
+        let pages = tasks.iter().filter(|t| t.kind == "page").count();
+        assert_eq!(pages, 2, "{b}");
+        let blank = tasks
+            .iter()
+            .find(|t| t.kind == "page" && t.survey_version_id == Some(w.sv))
+            .expect("the blank form's page task knows its survey");
+
+        // The same files again: nothing changes.
+        let before = counts(&db).await;
+        let again = run(&db.store, &w, &files).await;
+        assert!(
+            again
+                .files
+                .iter()
+                .all(|f| matches!(f.outcome, Outcome::Skipped { .. })),
+            "{b}: {:?}",
+            again.files
+        );
+        assert_eq!(counts(&db).await, before, "{b}");
+
+        // The same pages in another container: identified as received before.
+        let copy = w.dir.path().join("copy.pdf");
+        let first: Vec<_> = capsurvey_scan::open(&files[0])
+            .unwrap()
+            .map(|p| p.unwrap())
+            .collect();
+        let pics: Vec<capsurvey_faxsim::Picture> = first.iter().map(Into::into).collect();
+        std::fs::write(&copy, write_pdf(&pics)).unwrap();
+        let dup = run(&db.store, &w, std::slice::from_ref(&copy)).await;
+        assert_eq!(
+            dup.totals.duplicates,
+            first.len() as u64,
+            "{b}: {:?}",
+            dup.files
+        );
+        assert_eq!(counts(&db).await.1, before.1, "{b}: answers changed");
+
+        // A person says which facility filled in the blank form: its page is read then.
+        capsurvey_store::review::assign_page(
+            db.store.db(),
+            blank.scanned_page_id.unwrap(),
+            w.sv,
+            w.facilities[1],
+            2,
+            "staff",
+        )
+        .await
+        .unwrap();
+        let opts = IngestOptions::new("test", w.dir.path().join("data"));
+        let catalog = capsurvey_ingest::Catalog::load(db.store.db())
+            .await
+            .unwrap();
+        let rr = capsurvey_ingest::reread::reread_assigned(&db.store, &catalog, &opts)
+            .await
+            .unwrap();
+        assert_eq!(rr.pages, 1, "{b}: {rr:?}");
+        assert!(rr.fields_decided > 0, "{b}: {rr:?}");
+        let page = capsurvey_store::page_by_id(db.store.db(), blank.scanned_page_id.unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(page.status, "identified");
+        db
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_file_is_reported_and_the_rest_goes_on() {
+    each_backend(|db| async move {
+        let w = world(&db.store).await;
+        let files = write_replies(&w);
+        let bytes = std::fs::read(&files[0]).unwrap();
+        let truncated = save(
+            w.dir.path(),
+            "truncated.tif",
+            bytes[..bytes.len() / 3].to_vec(),
+        );
+        let empty = save(w.dir.path(), "empty.pdf", Vec::new());
+        let list = vec![truncated.clone(), empty.clone(), files[1].clone()];
+        let s = run(&db.store, &w, &list).await;
+        let b = db.backend;
+        assert!(s.had_errors());
+        let t = &s.files[0];
+        assert!(
+            t.errors.iter().any(|e| e.contains("truncated.tif")),
+            "{b}: {:?}",
+            t
+        );
+        match &s.files[1].outcome {
+            Outcome::Failed { error } => assert!(error.contains("empty.pdf"), "{error}"),
+            o => panic!("{b}: {o:?}"),
+        }
+        assert_eq!(s.files[2].outcome, Outcome::Imported);
+        assert!(s.files[2].counts.identified >= 1);
+        db
+    })
+    .await;
+}
