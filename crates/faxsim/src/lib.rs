@@ -44,6 +44,7 @@ pub mod ccitt;
 mod degrade;
 mod fill;
 mod glyphs;
+pub mod inbox;
 mod rng;
 mod sim;
 mod tiff;

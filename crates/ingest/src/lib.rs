@@ -388,6 +388,7 @@ pub async fn ingest(
     let mut writer = write::Writer::new(store, &catalog, opts);
     let mut pending: BTreeMap<u64, Vec<Msg>> = BTreeMap::new();
     let mut next = 0u64;
+    let mut ended = std::collections::BTreeSet::new();
     while let Some((seq, msgs)) = rx.recv().await {
         pending.insert(seq, msgs);
         while let Some(msgs) = pending.remove(&next) {
@@ -405,7 +406,8 @@ pub async fn ingest(
                             .await;
                         progress(Progress::Page { file });
                     }
-                    Msg::FileEnd { file, .. } => {
+                    Msg::FileEnd { file } => {
+                        ended.insert(file);
                         writer.finish_file(&mut reports[file]).await;
                         progress(Progress::FileDone(&reports[file]));
                     }
@@ -413,6 +415,21 @@ pub async fn ingest(
             }
         }
     }
+    // A file whose pages stopped coming without its end (the reading thread died) keeps
+    // nothing, and says so.
+    for i in hashes.keys() {
+        if !ended.contains(i) && !reports[*i].failed() {
+            reports[*i].outcome = Outcome::Failed {
+                error: format!(
+                    "{}: reading stopped unexpectedly; nothing from this file was stored",
+                    files[*i].display()
+                ),
+            };
+            reports[*i].counts = Counts::default();
+            reports[*i].imported_file_id = None;
+        }
+    }
+    writer.abandon_open();
     let mut summary = Summary {
         totals: Counts::default(),
         times: StageTimes::default(),

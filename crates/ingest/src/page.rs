@@ -62,8 +62,10 @@ fn ms(since: Instant) -> f64 {
 /// A review image: a deskewed part of the page and where its boxes are in it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Crop {
+    /// File name stem: the question id (fields of one question share its crop).
+    pub name: String,
     /// PNG bytes.
-    pub png: Vec<u8>,
+    pub png: std::sync::Arc<Vec<u8>>,
     /// Boxes of the field, in crop pixels.
     pub boxes: Vec<CropBox>,
 }
@@ -155,9 +157,30 @@ pub fn page_hash(page: &PageImage) -> String {
 }
 
 /// Encodes a grey image as PNG, favouring speed over size (page images are written for every
-/// page received).
-pub fn png(image: &PageImage) -> Vec<u8> {
+/// page received). Images of 1-bit pages (faxes) are thresholded back to 1 bit: a fax has no
+/// grey to show, and 1-bit PNGs are a fraction of the size and time.
+pub fn png(image: &PageImage, bilevel: bool) -> Vec<u8> {
     let mut out = Vec::new();
+    if bilevel {
+        let row_bytes = image.width.div_ceil(8) as usize;
+        let mut packed = vec![0u8; row_bytes * image.height as usize];
+        for (y, row) in image.pixels.chunks(image.width as usize).enumerate() {
+            let dst = &mut packed[y * row_bytes..(y + 1) * row_bytes];
+            for (x, &p) in row.iter().enumerate() {
+                if p >= 128 {
+                    dst[x / 8] |= 0x80 >> (x % 8);
+                }
+            }
+        }
+        let mut enc = ::png::Encoder::new(&mut out, image.width, image.height);
+        enc.set_color(::png::ColorType::Grayscale);
+        enc.set_depth(::png::BitDepth::One);
+        enc.set_compression(::png::Compression::Fast);
+        enc.write_header()
+            .and_then(|mut w| w.write_image_data(&packed))
+            .expect("encoding a 1-bit image into memory cannot fail");
+        return out;
+    }
     PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Sub)
         .write_image(
             &image.pixels,
@@ -230,7 +253,7 @@ pub fn process(index: u32, page: PageImage, decode_ms: f64, catalog: &Catalog) -
             // The marks may have been found even though the code was not: use them to straighten
             // the image the person will look at.
             let transform = why.registration.as_ref().map(|r| r.transform);
-            let image = png(&page_image(&page, transform.as_ref()));
+            let image = png(&page_image(&page, transform.as_ref()), page.bilevel);
             times.images = ms(t);
             return ProcessedPage {
                 index,
@@ -244,7 +267,7 @@ pub fn process(index: u32, page: PageImage, decode_ms: f64, catalog: &Catalog) -
         }
     };
     let t = Instant::now();
-    let image = Some(png(&page_image(&page, Some(&id.transform))));
+    let image = Some(png(&page_image(&page, Some(&id.transform)), page.bilevel));
     times.images = ms(t);
     if id.code == capsurvey_forms::calibration::CALIBRATION_CODE {
         let t = Instant::now();
@@ -334,6 +357,8 @@ pub fn review_crops(
     layout: &PageLayout,
 ) -> Vec<(String, Crop)> {
     let mut out = Vec::new();
+    // Several fields of one question (items, write-ins) share one crop of the question.
+    let mut made: Vec<(String, std::sync::Arc<Vec<u8>>)> = Vec::new();
     for f in &reading.fields {
         if !matches!(
             f.status,
@@ -354,7 +379,18 @@ pub fn review_crops(
             continue;
         };
         let area = area.inflate(capsurvey_layout::mm(CROP_MARGIN_MM));
-        let image = crop(page, transform, &area, CROP_PX_PER_MM);
+        let name = f.key.split('.').next().unwrap_or(&f.key).to_owned();
+        let png_bytes = match made.iter().find(|(n, _)| *n == name) {
+            Some((_, bytes)) => bytes.clone(),
+            None => {
+                let bytes = std::sync::Arc::new(png(
+                    &crop(page, transform, &area, CROP_PX_PER_MM),
+                    page.bilevel,
+                ));
+                made.push((name.clone(), bytes.clone()));
+                bytes
+            }
+        };
         let boxes = boxes
             .iter()
             .map(|(b, r)| {
@@ -372,7 +408,8 @@ pub fn review_crops(
         out.push((
             f.key.clone(),
             Crop {
-                png: png(&image),
+                name,
+                png: png_bytes,
                 boxes,
             },
         ));

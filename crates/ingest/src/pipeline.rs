@@ -106,6 +106,56 @@ impl Iterator for Jobs {
     }
 }
 
+impl Job {
+    /// File, page, and whether the job also ends its file.
+    fn place(&self) -> (usize, Option<u32>, bool) {
+        match self {
+            Job::FileFailed { file, .. } | Job::FileEnd { file } => (*file, None, false),
+            Job::Page { file, index, .. } => (*file, Some(*index), false),
+            Job::Single { file, .. } => (*file, Some(0), true),
+        }
+    }
+}
+
+/// A bug in reading one page must not take the batch with it: the page is reported as failed
+/// (and kept out of the store), the rest goes on.
+fn internal_error(
+    (file, index, ends_file): (usize, Option<u32>, bool),
+    panic: Box<dyn std::any::Any + Send>,
+) -> Vec<Msg> {
+    let what = panic
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| "unknown".into());
+    let mut out = Vec::new();
+    match index {
+        Some(index) => out.push(Msg::Page {
+            file,
+            page: Box::new(ProcessedPage {
+                index,
+                hash: None,
+                outcome: PageOutcome::Failed {
+                    error: format!(
+                        "page {}: internal error while reading it ({what}); please report it",
+                        index + 1
+                    ),
+                },
+                image: None,
+                times: StageTimes::default(),
+            }),
+        }),
+        None => out.push(Msg::FileFailed {
+            file,
+            error: format!("internal error ({what}); please report it"),
+        }),
+    }
+    if ends_file {
+        out.push(Msg::FileEnd { file });
+    }
+    out
+}
+
 fn work(job: Job, catalog: &Catalog) -> Vec<Msg> {
     match job {
         Job::FileFailed { file, error } => vec![Msg::FileFailed { file, error }],
@@ -176,8 +226,12 @@ pub(crate) fn run(
         jobs.enumerate()
             .par_bridge()
             .for_each_with(tx, |tx, (seq, job)| {
+                let place = job.place();
+                let msgs =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(job, &catalog)))
+                        .unwrap_or_else(|panic| internal_error(place, panic));
                 // The writer hangs up only when it gives up; the other workers stop soon after.
-                let _ = tx.blocking_send((seq as u64, work(job, &catalog)));
+                let _ = tx.blocking_send((seq as u64, msgs));
             });
     });
     rx

@@ -79,6 +79,11 @@ impl<'a> Writer<'a> {
         }
     }
 
+    /// Rolls back a file left open (its end never came).
+    pub fn abandon_open(&mut self) {
+        self.current = None;
+    }
+
     /// Mailings whose pages this run stored.
     pub fn mailings_touched(&self) -> &BTreeSet<i64> {
         &self.mailings
@@ -541,7 +546,7 @@ pub(crate) async fn store_fields(
                     "confidence": f.confidence,
                     "reason": reason,
                 });
-                add_crop(ctx, &mut payload, &f.key, crop)?;
+                add_crop(ctx, &mut payload, crop)?;
                 let task = NewTask {
                     kind: TaskKind::Mark,
                     survey_version_id: Some(sv),
@@ -563,7 +568,7 @@ pub(crate) async fn store_fields(
                     _ => "text",
                 };
                 let mut payload = json!({"field": f.key, "kind": kind});
-                add_crop(ctx, &mut payload, &f.key, crop)?;
+                add_crop(ctx, &mut payload, crop)?;
                 let task = NewTask {
                     kind: TaskKind::WriteIn,
                     survey_version_id: Some(sv),
@@ -586,15 +591,13 @@ pub(crate) async fn store_fields(
 fn add_crop(
     ctx: &PageCtx<'_>,
     payload: &mut serde_json::Value,
-    key: &str,
     crop: Option<Crop>,
 ) -> Result<(), WriteError> {
     let Some(crop) = crop else { return Ok(()) };
-    let rel = save(
-        ctx.data_dir,
-        &format!("crops/{}-{key}.png", ctx.hash),
-        &crop.png,
-    )?;
+    let rel = format!("crops/{}-{}.png", ctx.hash, crop.name);
+    if !ctx.data_dir.join(&rel).is_file() {
+        save(ctx.data_dir, &rel, &crop.png)?;
+    }
     // The box the person should look at first: an uncertain one, else a marked or cancelled one.
     let focus = crop
         .boxes

@@ -220,6 +220,17 @@ pub async fn status<C: ConnectionTrait>(conn: &C) -> Result<Vec<SurveyStatus>> {
     )
 }
 
+/// Open review tasks of pages nobody could identify yet (no survey known).
+pub async fn unidentified_pages_open<C: ConnectionTrait>(conn: &C) -> Result<u64> {
+    use crate::entity::review_tasks;
+    Ok(review_tasks::Entity::find()
+        .filter(review_tasks::Column::Kind.eq("page"))
+        .filter(review_tasks::Column::Status.eq("open"))
+        .filter(review_tasks::Column::SurveyVersionId.is_null())
+        .count(conn)
+        .await?)
+}
+
 /// Number of rows in the audit log (tests and summaries).
 pub async fn audit_count<C: ConnectionTrait>(conn: &C) -> Result<u64> {
     Ok(audit_log::Entity::find().count(conn).await?)

@@ -18,6 +18,17 @@ pub struct DemoArgs {
     /// Folder holding the shipped fixtures (roster/, replies/, campaign.toml).
     #[arg(long, default_value_os_t = default_fixtures())]
     fixtures: PathBuf,
+    /// Facilities per survey whose replies come back by fax or post (simulated).
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    facilities: usize,
+}
+
+/// One step of the demo.
+enum Step {
+    /// A capsurvey command, as an administrator would type it.
+    Cli(Vec<String>),
+    /// Replies arriving: simulated faxes and scans written to the inbox folder.
+    Inbox,
 }
 
 fn default_fixtures() -> PathBuf {
@@ -77,8 +88,8 @@ pub async fn run(parent: &Ctx, args: DemoArgs) -> Result<ExitCode> {
         !name.starts_with("area-map") && (name.ends_with(".csv") || name.ends_with(".xlsx"))
     })?;
     let area_map = fx.join("roster/area-map.csv").display().to_string();
-    let mut steps: Vec<(String, Vec<String>)> = Vec::new();
-    let mut step = |title: &str, args: Vec<String>| steps.push((title.to_owned(), args));
+    let mut steps: Vec<(String, Step)> = Vec::new();
+    let mut step = |title: &str, args: Vec<String>| steps.push((title.to_owned(), Step::Cli(args)));
     let mut import = vec![
         "roster".into(),
         "import".into(),
@@ -108,6 +119,23 @@ pub async fn run(parent: &Ctx, args: DemoArgs) -> Result<ExitCode> {
             .collect(),
         );
     }
+    steps.push((
+        "3. Replies arrive: faxes (standard and fine), a scanned batch, a covering letter, a smudged code".into(),
+        Step::Inbox,
+    ));
+    let mut step = |title: &str, args: Vec<String>| steps.push((title.to_owned(), Step::Cli(args)));
+    step(
+        "4. Read the faxes and scans (uncertain marks and handwriting go to review)",
+        [
+            "scan",
+            "ingest",
+            &format!("{out}/inbox"),
+            "--report",
+            &format!("{out}/scan-report.json"),
+        ]
+        .map(String::from)
+        .to_vec(),
+    );
     let replies_dir = fx.join("replies");
     if replies_dir.is_dir() {
         let mut replies = vec!["replies".to_owned(), "import".to_owned()];
@@ -121,13 +149,13 @@ pub async fn run(parent: &Ctx, args: DemoArgs) -> Result<ExitCode> {
                     .is_some_and(|x| matches!(x, "csv" | "tsv" | "xlsx"))
         })?);
         step(
-            "3. Import replies that came as CSV and Excel files",
+            "5. Import replies that came as CSV and Excel files",
             replies,
         );
     }
     for s in surveys {
         step(
-            &format!("4. Render the {s} handout"),
+            &format!("6. Render the {s} handout"),
             [
                 "report",
                 "render",
@@ -141,7 +169,7 @@ pub async fn run(parent: &Ctx, args: DemoArgs) -> Result<ExitCode> {
         );
         for fmt in ["csv", "xlsx"] {
             step(
-                &format!("5. Export {s} as {fmt}"),
+                &format!("7. Export {s} as {fmt}"),
                 [
                     "export",
                     "--survey",
@@ -156,11 +184,22 @@ pub async fn run(parent: &Ctx, args: DemoArgs) -> Result<ExitCode> {
             );
         }
     }
-    step("6. Where the survey stands", vec!["status".into()]);
+    step("8. Where the survey stands", vec!["status".into()]);
 
     let started = std::time::Instant::now();
     let mut failures = 0;
-    for (title, argv) in steps {
+    for (title, step) in steps {
+        let argv = match step {
+            Step::Cli(argv) => argv,
+            Step::Inbox => {
+                println!("\n== {title}\n   (simulated into {out}/inbox/)");
+                if let Err(e) = write_inbox(&db_s, &args.out.join("inbox"), args.facilities).await {
+                    failures += 1;
+                    eprintln!("error: {e:#}");
+                }
+                continue;
+            }
+        };
         println!("\n== {title}\n   capsurvey --db {db_s} {}", argv.join(" "));
         let cli = Cli::try_parse_from(std::iter::once("capsurvey".to_owned()).chain(argv))
             .context("internal: a demo step does not parse")?;
@@ -182,6 +221,11 @@ pub async fn run(parent: &Ctx, args: DemoArgs) -> Result<ExitCode> {
     );
     println!("  capsurvey.db     the database (SQLite)");
     println!(
+        "  inbox/           the simulated faxes (TIFF) and scanned batch (PDF) that were read"
+    );
+    println!("  data/            page images and review crops");
+    println!("  scan-report.json what was read on every page, box by box");
+    println!(
         "  forms/           one PDF per facility, the combined print file and the layout, per survey"
     );
     println!("  handouts/        the briefing handouts (open in a browser, print to A4)");
@@ -194,4 +238,56 @@ pub async fn run(parent: &Ctx, args: DemoArgs) -> Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Simulates the replies of the first `per_survey` facilities mailed for each survey: two in
+/// five by fax at standard resolution, two by fine fax, one by post (scanned).
+async fn write_inbox(db: &str, dir: &Path, per_survey: usize) -> Result<()> {
+    use capsurvey_faxsim::inbox::{Channel, Reply};
+    let store = capsurvey_store::Store::open(db).await?;
+    let mut versions = Vec::new();
+    for v in capsurvey_store::survey_versions(store.db()).await? {
+        let survey = capsurvey_store::stored_definition(&v)?;
+        let layout = capsurvey_forms::form::layout(&survey, &v.content_hash);
+        let mailings: Vec<i64> = capsurvey_store::mailings_of(store.db(), v.id)
+            .await?
+            .into_iter()
+            .filter(|m| m.facility_id.is_some())
+            .map(|m| m.id)
+            .take(per_survey)
+            .collect();
+        versions.push((v.id, survey, layout, mailings));
+    }
+    let mut replies = Vec::new();
+    for (sv, survey, layout, mailings) in &versions {
+        for (i, &m) in mailings.iter().enumerate() {
+            replies.push(Reply {
+                survey,
+                layout,
+                survey_version_id: *sv as u32,
+                mailing_id: m as u32,
+                channel: match i % 5 {
+                    0 | 1 => Channel::FaxStandard,
+                    2 | 3 => Channel::FaxFine,
+                    _ => Channel::Scan,
+                },
+                seed: m as u64,
+            });
+        }
+    }
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("removing the earlier demo inbox {}", dir.display()))?;
+    }
+    let inbox = tokio::task::block_in_place(|| capsurvey_faxsim::inbox::write_inbox(dir, &replies))
+        .with_context(|| format!("writing the simulated replies to {}", dir.display()))?;
+    println!(
+        "   {} replies, {} pages in {} files ({} upside down, {} that cannot be identified)",
+        replies.len(),
+        inbox.pages,
+        inbox.files.len(),
+        inbox.upside_down,
+        inbox.unidentifiable
+    );
+    Ok(())
 }

@@ -159,13 +159,14 @@ fn print_file(r: &FileReport) {
     if c.calibration > 0 {
         parts.push(format!("{} calibration", c.calibration));
     }
-    println!("{}: {}", r.path, parts.join(", "));
     if c.fields_decided + c.marks_to_review + c.write_ins + c.conflicts > 0 {
-        println!(
-            "  fields: {} read, {} uncertain marks and {} handwritten to review, {} conflicting",
-            c.fields_decided, c.marks_to_review, c.write_ins, c.conflicts
-        );
+        parts.push(format!(
+            "{} field(s) read, {} to review",
+            c.fields_decided,
+            c.marks_to_review + c.write_ins + c.conflicts
+        ));
     }
+    println!("{}: {}", r.path, parts.join(", "));
     for e in &r.errors {
         eprintln!("  error: {e}");
     }

@@ -6,7 +6,8 @@ use anyhow::Result;
 
 use crate::Ctx;
 
-/// Prints, per survey version, facilities, mailed, answered and under review.
+/// Prints, per survey version, facilities, mailed, answered and under review; then pages
+/// nobody could identify and forms with pages missing.
 pub async fn run(ctx: &Ctx) -> Result<ExitCode> {
     let store = ctx.store().await?;
     let rows = capsurvey_store::status(store.db()).await?;
@@ -40,6 +41,20 @@ pub async fn run(ctx: &Ctx) -> Result<ExitCode> {
             rate,
             r.under_review,
             r.open_tasks
+        );
+    }
+    let unidentified = capsurvey_store::unidentified_pages_open(store.db()).await?;
+    if unidentified > 0 {
+        println!(
+            "{unidentified} received page(s) could not be identified: assign them in the review site (capsurvey review serve)"
+        );
+    }
+    let catalog = capsurvey_ingest::Catalog::load(store.db()).await?;
+    let missing = capsurvey_ingest::missing::missing_pages(store.db(), &catalog, None).await?;
+    if !missing.is_empty() {
+        println!(
+            "{} form(s) have pages still missing: capsurvey scan missing",
+            missing.len()
         );
     }
     Ok(ExitCode::SUCCESS)
