@@ -21,7 +21,7 @@ use rayon::prelude::*;
 
 use crate::header::{Catalog, Plan};
 use crate::mapping::Mapping;
-use crate::rows::{Pos, Read, Row, RowError};
+use crate::rows::{Memo, Pos, Read, Row, RowError};
 use crate::{FileError, text};
 
 /// How to read files.
@@ -236,6 +236,10 @@ struct CsvBody {
     delimiter: u8,
     block: usize,
     done: bool,
+    /// Buffers of parsed blocks, reused for the next ones: a fresh half-megabyte buffer per
+    /// block would be mapped and unmapped by the allocator each time, and page faults would
+    /// cost more than reading.
+    spare: Vec<Vec<u8>>,
 }
 
 /// A block cut at record boundaries, ready to parse.
@@ -542,6 +546,7 @@ fn open_csv(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Result<ReplyF
             delimiter,
             block,
             done: false,
+            spare: Vec::new(),
         })),
     })
 }
@@ -590,7 +595,13 @@ impl CsvBody {
                     }
                 }
             };
-            let rest = self.buf.split_off(cut);
+            let mut rest = self
+                .spare
+                .pop()
+                .unwrap_or_else(|| Vec::with_capacity(self.block + 4096));
+            rest.clear();
+            rest.extend_from_slice(&self.buf[cut..]);
+            self.buf.truncate(cut);
             let bytes = std::mem::replace(&mut self.buf, rest);
             self.enc = self.check_encoding(&bytes)?;
             let block = Block {
@@ -641,11 +652,16 @@ impl CsvBody {
             }
         }
         let delim = self.delimiter;
-        let parsed: Vec<Result<Chunk, FileError>> = blocks
+        let parsed: Vec<(Result<Chunk, FileError>, Vec<u8>)> = blocks
             .into_par_iter()
             .map(|b| parse_block(plan, b, delim))
             .collect();
-        ready.extend(parsed);
+        for (chunk, bytes) in parsed {
+            ready.push_back(chunk);
+            if bytes.capacity() <= 2 * (self.block + 4096) {
+                self.spare.push(bytes);
+            }
+        }
         if let Some(e) = error {
             ready.push_back(Err(e));
         }
@@ -686,7 +702,13 @@ fn push(chunk: &mut Chunk, pos: Pos, read: Read) {
     }
 }
 
-fn parse_block(plan: &Plan, b: Block, delim: u8) -> Result<Chunk, FileError> {
+/// Parses a block; gives its buffer back for reuse.
+fn parse_block(plan: &Plan, b: Block, delim: u8) -> (Result<Chunk, FileError>, Vec<u8>) {
+    let chunk = parse_text(plan, &b, delim);
+    (chunk, b.bytes)
+}
+
+fn parse_text(plan: &Plan, b: &Block, delim: u8) -> Result<Chunk, FileError> {
     let text = decode_block(&b.bytes, b.enc, b.line)?;
     let mut chunk = Chunk {
         bytes: b.bytes.len() as u64,
@@ -695,6 +717,7 @@ fn parse_block(plan: &Plan, b: Block, delim: u8) -> Result<Chunk, FileError> {
         ..Chunk::default()
     };
     let mut fields = Fields::new(&text, delim);
+    let mut memo = Memo::new(plan);
     let (mut at, mut line, mut embedded) = (0usize, b.line, b.embedded);
     while at < text.len() {
         let inside = fields.read(&mut at);
@@ -703,7 +726,7 @@ fn parse_block(plan: &Plan, b: Block, delim: u8) -> Result<Chunk, FileError> {
             row: line - embedded,
         };
         let last_unterminated = b.unterminated && at >= text.len();
-        let read = plan.read_record(pos, &fields, last_unterminated);
+        let read = plan.read_record(pos, &fields, last_unterminated, &mut memo);
         push(&mut chunk, pos, read);
         line += 1 + inside;
         embedded += inside;
@@ -711,40 +734,45 @@ fn parse_block(plan: &Plan, b: Block, delim: u8) -> Result<Chunk, FileError> {
     Ok(chunk)
 }
 
-/// The cells of one record, as spans of the block's text; only values with escaped quotes
-/// (`""`) are copied. The csv crate is not used here because its record positions are wrong
-/// after a CR LF inside a quoted value, and rows must be reported on the right line.
+/// The cells of one record, borrowed from the block's text; only values with escaped quotes
+/// (`""`) or text after a closing quote are copied. The csv crate is not used here because its
+/// record positions are wrong after a CR LF inside a quoted value, and rows must be reported on
+/// the right line.
 ///
-/// The block is scanned once, vectorised, for quotes, delimiters and line feeds; fields are cut
-/// at those positions rather than by looking at every byte.
+/// The structural bytes (quotes, delimiters, line feeds) are found 8 at a time ([`Marks`]);
+/// fields are cut at those positions rather than by looking at every byte.
 struct Fields<'t> {
     text: &'t str,
-    /// (start, end, in `scratch` rather than `text`).
-    spans: Vec<(usize, usize, bool)>,
-    scratch: String,
+    cells: Vec<Cow<'t, str>>,
     delim: u8,
     /// Positions of `"`, the delimiter and line feeds, in order.
-    marks: memchr::Memchr3<'t>,
+    marks: Marks<'t>,
 }
 
 impl<'t> Fields<'t> {
     fn new(text: &'t str, delim: u8) -> Fields<'t> {
         Fields {
             text,
-            spans: Vec::with_capacity(64),
-            scratch: String::new(),
+            cells: Vec::with_capacity(64),
             delim,
-            marks: memchr::memchr3_iter(b'"', delim, b'\n', text.as_bytes()),
+            marks: Marks::new(text.as_bytes(), delim),
         }
     }
 
     /// The first structural position at or after `from`.
+    #[inline]
     fn next_mark(&mut self, from: usize) -> Option<usize> {
-        self.marks.by_ref().find(|&p| p >= from)
+        loop {
+            match self.marks.next() {
+                Some(p) if p < from => continue,
+                other => return other,
+            }
+        }
     }
 
     /// The end of an unquoted stretch starting at `from`: the next delimiter or line feed
     /// (quotes there are literal), or the end of the text.
+    #[inline]
     fn field_end(&mut self, mut from: usize) -> usize {
         let b = self.text.as_bytes();
         loop {
@@ -761,8 +789,7 @@ impl<'t> Fields<'t> {
     /// reads them: a quote opens a quoted value only at the start of a field, `""` inside is
     /// one quote, and text after the closing quote is kept.
     fn read(&mut self, at: &mut usize) -> u64 {
-        self.spans.clear();
-        self.scratch.clear();
+        self.cells.clear();
         let text = self.text;
         let b = text.as_bytes();
         let n = b.len();
@@ -773,8 +800,7 @@ impl<'t> Fields<'t> {
             // One field, starting at i.
             if i < n && b[i] == b'"' {
                 let mut seg = i + 1;
-                let first = self.scratch.len();
-                let mut escaped = false;
+                let mut copied: Option<String> = None;
                 let mut from = i + 1;
                 let content_end;
                 loop {
@@ -782,8 +808,9 @@ impl<'t> Fields<'t> {
                         Some(q) if b[q] == b'"' => {
                             if b.get(q + 1) == Some(&b'"') {
                                 // `""`: keep one quote, go on inside.
-                                escaped = true;
-                                self.scratch.push_str(&text[seg..=q]);
+                                copied
+                                    .get_or_insert_with(String::new)
+                                    .push_str(&text[seg..=q]);
                                 seg = q + 2;
                                 from = q + 2;
                                 continue;
@@ -810,17 +837,20 @@ impl<'t> Fields<'t> {
                 let tail_start = i;
                 i = if i < n { self.field_end(i) } else { n };
                 let tail_end = trim_cr(b, tail_start, i);
-                if escaped || tail_end > tail_start {
-                    self.scratch.push_str(&text[seg..content_end.max(seg)]);
-                    self.scratch.push_str(&text[tail_start..tail_end]);
-                    self.spans.push((first, self.scratch.len(), true));
+                let content = &text[seg..content_end.max(seg)];
+                if copied.is_some() || tail_end > tail_start {
+                    let mut s = copied.unwrap_or_default();
+                    s.push_str(content);
+                    s.push_str(&text[tail_start..tail_end]);
+                    self.cells.push(Cow::Owned(s));
                 } else {
-                    self.spans.push((seg, content_end.max(seg), false));
+                    self.cells.push(Cow::Borrowed(content));
                 }
             } else {
                 let start = i;
                 i = if i < n { self.field_end(i) } else { n };
-                self.spans.push((start, trim_cr(b, start, i), false));
+                self.cells
+                    .push(Cow::Borrowed(&text[start..trim_cr(b, start, i)]));
             }
             // After the field: a delimiter (another field), a line feed or the end (done).
             if i < n && b[i] == delim {
@@ -837,6 +867,79 @@ impl<'t> Fields<'t> {
     }
 }
 
+/// The positions of quotes, delimiters and line feeds in a text, in order.
+///
+/// Cells are short (a few bytes), so a vectorised search per cell costs more to start than it
+/// saves; this looks at 8 bytes at a time instead and finds every structural byte among them
+/// at once (SWAR: exact zero-byte detection on the word XORed with each wanted byte).
+struct Marks<'t> {
+    b: &'t [u8],
+    /// Offset of the word in `mask`.
+    base: usize,
+    /// High bit set in each byte of the current word that is structural, not yet returned.
+    mask: u64,
+    delim: u64,
+}
+
+const LO7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// The high bit of each byte of `x` that is zero.
+#[inline]
+fn zero_bytes(x: u64) -> u64 {
+    !(((x & LO7) + LO7) | x | LO7)
+}
+
+impl<'t> Marks<'t> {
+    fn new(b: &'t [u8], delim: u8) -> Marks<'t> {
+        let mut m = Marks {
+            b,
+            base: 0,
+            mask: 0,
+            delim: ONES * delim as u64,
+        };
+        m.mask = m.word_mask(0);
+        m
+    }
+
+    #[inline]
+    fn word_mask(&self, at: usize) -> u64 {
+        let w = match self.b.get(at..at + 8) {
+            Some(w) => u64::from_le_bytes(w.try_into().expect("8 bytes")),
+            None => {
+                // The tail: padded with zero bytes, which are not structural.
+                let mut last = [0u8; 8];
+                let rest = &self.b[at.min(self.b.len())..];
+                last[..rest.len()].copy_from_slice(rest);
+                u64::from_le_bytes(last)
+            }
+        };
+        zero_bytes(w ^ (ONES * b'"' as u64))
+            | zero_bytes(w ^ self.delim)
+            | zero_bytes(w ^ (ONES * b'\n' as u64))
+    }
+}
+
+impl Iterator for Marks<'_> {
+    type Item = usize;
+
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
+        loop {
+            if self.mask != 0 {
+                let at = self.base + (self.mask.trailing_zeros() / 8) as usize;
+                self.mask &= self.mask - 1;
+                return Some(at);
+            }
+            self.base += 8;
+            if self.base >= self.b.len() {
+                return None;
+            }
+            self.mask = self.word_mask(self.base);
+        }
+    }
+}
+
 /// The end of a field that stops at `end`, without the CR of a CR LF line end.
 fn trim_cr(b: &[u8], start: usize, end: usize) -> usize {
     if end > start && b[end - 1] == b'\r' && (end == b.len() || b[end] == b'\n') {
@@ -848,12 +951,12 @@ fn trim_cr(b: &[u8], start: usize, end: usize) -> usize {
 
 impl Record for Fields<'_> {
     fn len(&self) -> usize {
-        self.spans.len()
+        self.cells.len()
     }
+    #[inline]
     fn cell(&self, i: usize) -> &str {
-        match self.spans.get(i) {
-            Some(&(s, e, false)) => &self.text[s..e],
-            Some(&(s, e, true)) => &self.scratch[s..e],
+        match self.cells.get(i) {
+            Some(c) => c,
             None => "",
         }
     }
@@ -975,6 +1078,7 @@ impl BookBody {
                     bytes: (rows.len() as f64 * per_row) as u64,
                     ..Chunk::default()
                 };
+                let mut memo = Memo::new(plan);
                 for (r, cells) in rows {
                     let pos = Pos { line: *r, row: *r };
                     // Cells right of the header are only an error if they hold something.
@@ -988,9 +1092,9 @@ impl BookBody {
                     let read = if cells.len() < width {
                         let mut padded = cells.to_vec();
                         padded.resize(width, String::new());
-                        plan.read_record(pos, padded.as_slice(), false)
+                        plan.read_record(pos, padded.as_slice(), false, &mut memo)
                     } else {
-                        plan.read_record(pos, cells, false)
+                        plan.read_record(pos, cells, false, &mut memo)
                     };
                     push(&mut chunk, pos, read);
                 }
@@ -1061,6 +1165,90 @@ mod tests {
             .filter(|r| r != &vec![String::new()])
             .collect();
         assert_eq!(ours, theirs, "blank lines aside, the same cells");
+    }
+
+    #[test]
+    fn remembered_conversions_are_what_converting_again_gives() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let parsed = capsurvey_survey::parse_survey(
+            "dental",
+            &std::fs::read_to_string(root.join("surveys/dental.toml")).unwrap(),
+        )
+        .unwrap();
+        let catalog = Catalog::new(vec![parsed]);
+        let header: Vec<String> = "facility_code,q01a,q03,q04.full,q04.part,q05.full,q06,q07.unit,\
+            q08,q09,q10.home,q11a,q12,q18a,q19,q26,q28"
+            .split(',')
+            .map(str::to_owned)
+            .collect();
+        let index = catalog.choose(&header, Some("dental"), None, None).unwrap();
+        let plan = Plan::new(index, &header, None).unwrap();
+        // Spellings that collide in the short key unless it is exact, long ones compared in
+        // full, misfits (whose reasons are remembered too) and text fields.
+        let values = [
+            "1",
+            "2",
+            "１",
+            "12",
+            "21",
+            "1,2",
+            "1;2",
+            "1、2",
+            "1,234",
+            "−",
+            "",
+            " ",
+            "はい",
+            "いいえ",
+            "○",
+            "×",
+            "11",
+            "111",
+            "医療法人",
+            "在宅療養支援歯科診療所1",
+            "在宅療養支援歯科診療所2",
+            "AAAAAAAAxBBBBBBBB",
+            "AAAAAAAAyBBBBBBBB",
+            "1;3;5;7;9;11;13;15;17;19;21;23;25;27;29;31;33",
+            "1;3;5;7;9;11;13;15;17;19;21;23;25;27;29;31;35",
+            "なし",
+            "該当なし",
+            "7",
+            "99",
+        ];
+        let mut text = String::new();
+        for r in 0..400 {
+            text.push_str(&format!("13{r:08}"));
+            for c in 1..header.len() {
+                let mix =
+                    (r as u64 * 0x9E37_79B9 + c as u64 * 0x85EB_CA6B).wrapping_mul(0x2545_F491);
+                let v = values[(mix >> 16) as usize % values.len()];
+                if v.contains(',') {
+                    text.push_str(&format!(",\"{v}\""));
+                } else {
+                    text.push(',');
+                    text.push_str(v);
+                }
+            }
+            text.push('\n');
+        }
+        let mut fields = Fields::new(&text, b',');
+        let mut shared = Memo::new(&plan);
+        let mut at = 0;
+        let mut line = 2;
+        let mut misfits = 0;
+        while at < text.len() {
+            fields.read(&mut at);
+            let pos = Pos { line, row: line };
+            let once = plan.read_record(pos, &fields, false, &mut Memo::new(&plan));
+            let again = plan.read_record(pos, &fields, false, &mut shared);
+            assert_eq!(format!("{once:?}"), format!("{again:?}"), "line {line}");
+            if let Read::Row(r) = &again {
+                misfits += r.answers.iter().filter(|a| a.problem().is_some()).count();
+            }
+            line += 1;
+        }
+        assert!(misfits > 100, "{misfits}");
     }
 
     #[test]

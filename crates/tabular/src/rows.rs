@@ -7,6 +7,129 @@ use crate::read::Record;
 use crate::text::{self, Mark};
 use crate::values::{Cell, Misfit, Picked, ValueMap};
 
+/// Conversions already made while reading a run of rows, per output column.
+///
+/// A column of a reply file holds few distinct spellings (option codes and labels, はい/いいえ,
+/// small numbers), and converting one is a pure function of its text: the field, question and
+/// value maps are fixed for the file. So each output keeps a small direct-mapped table from
+/// cell text to what it converted to (value or misfit reason), and a repeated spelling costs
+/// one hash and one comparison instead of folding, splitting and looking up options again.
+/// Text fields are not memoised (their values live in each row's buffer), nor are long cells.
+pub(crate) struct Memo {
+    slots: Vec<Slot>,
+    /// Keys longer than 16 bytes, by slot (compared in full).
+    long: Vec<Vec<u8>>,
+    /// Misfit reasons, by slot.
+    reasons: Vec<String>,
+}
+
+/// One remembered conversion: 40 bytes, so that the tables of a file's columns stay in the
+/// first-level cache.
+#[derive(Clone, Copy)]
+struct Slot {
+    /// The key's first and last 8 (or 4) bytes: with the length, the whole key up to 16
+    /// bytes.
+    ends: (u64, u64),
+    /// Length of the key, `u32::MAX` while empty.
+    len: u32,
+    /// Whether the conversion failed (the reason is in `Memo::reasons`).
+    misfit: bool,
+    cell: Cell,
+}
+
+/// Slots per output (a power of two).
+const MEMO_WAYS: usize = 32;
+/// Longer cells are converted every time: they are rarely repeated.
+const MEMO_MAX_KEY: usize = 64;
+
+/// The first and last 8 (or 4) bytes of a key (the first, middle and last byte of shorter
+/// keys): with the length they determine a key of up to 16 bytes.
+#[inline]
+fn key_ends(b: &[u8]) -> (u64, u64) {
+    let n = b.len();
+    if n >= 8 {
+        let a = u64::from_le_bytes(b[..8].try_into().expect("8 bytes"));
+        let z = u64::from_le_bytes(b[n - 8..].try_into().expect("8 bytes"));
+        (a, z)
+    } else if n >= 4 {
+        let a = u32::from_le_bytes(b[..4].try_into().expect("4 bytes"));
+        let z = u32::from_le_bytes(b[n - 4..].try_into().expect("4 bytes"));
+        (a as u64, z as u64)
+    } else if n > 0 {
+        (
+            b[0] as u64 | (b[n / 2] as u64) << 8 | (b[n - 1] as u64) << 16,
+            0,
+        )
+    } else {
+        (0, 0)
+    }
+}
+
+impl Memo {
+    pub(crate) fn new(plan: &Plan) -> Memo {
+        let n = plan.outputs.len() * MEMO_WAYS;
+        let empty = Slot {
+            ends: (0, 0),
+            len: u32::MAX,
+            misfit: false,
+            cell: Cell::Blank,
+        };
+        Memo {
+            slots: vec![empty; n],
+            long: vec![Vec::new(); n],
+            reasons: vec![String::new(); n],
+        }
+    }
+
+    /// The conversion of `raw` for output `out`, computed by `convert` on a miss. Only
+    /// conversions that do not refer to the row's text buffer may go through here.
+    #[inline]
+    fn get(
+        &mut self,
+        out: usize,
+        raw: &str,
+        convert: impl FnOnce() -> Result<Cell, Misfit>,
+    ) -> Result<Cell, Misfit> {
+        let b = raw.as_bytes();
+        if b.len() > MEMO_MAX_KEY {
+            return convert();
+        }
+        let ends = key_ends(b);
+        let h = (ends.0 ^ ends.1.rotate_left(29) ^ b.len() as u64)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            >> 58;
+        let i = out * MEMO_WAYS + (h as usize & (MEMO_WAYS - 1));
+        let slot = self.slots[i];
+        if slot.len == b.len() as u32 && slot.ends == ends && (b.len() <= 16 || self.long[i] == b) {
+            return if slot.misfit {
+                Err(Misfit(self.reasons[i].clone()))
+            } else {
+                Ok(slot.cell)
+            };
+        }
+        let result = convert();
+        let cell = match &result {
+            Ok(cell) if cell.in_buffer() => return result,
+            Ok(cell) => *cell,
+            Err(Misfit(reason)) => {
+                self.reasons[i].clone_from(reason);
+                Cell::Blank
+            }
+        };
+        self.slots[i] = Slot {
+            ends,
+            len: b.len() as u32,
+            misfit: result.is_err(),
+            cell,
+        };
+        if b.len() > 16 {
+            self.long[i].clear();
+            self.long[i].extend_from_slice(b);
+        }
+        result
+    }
+}
+
 /// How a row names its facility.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FacilityKey<'a> {
@@ -216,6 +339,7 @@ impl Plan {
         pos: Pos,
         cells: &R,
         last_in_file_unterminated: bool,
+        memo: &mut Memo,
     ) -> Read {
         let n = cells.len();
         if (0..n).all(|i| text::trim(cells.cell(i)).is_empty()) {
@@ -269,7 +393,7 @@ impl Plan {
             }
         }
         let mut answers = Vec::with_capacity(self.outputs.len());
-        for out in &self.outputs {
+        for (o, out) in self.outputs.iter().enumerate() {
             let spec = &self.index.fields[out.field];
             let question = &self.index.questions[spec.question];
             let maps: &[&ValueMap] = match &out.values {
@@ -277,16 +401,23 @@ impl Plan {
                 None => &[],
             };
             let value = match &out.source {
-                Source::Cell(c) => spec
-                    .convert(question, cells.cell(*c), maps, &mut buf)
-                    .map_err(|Misfit(reason)| {
-                        Box::new(ValueProblem {
-                            raw: cells.cell(*c).to_owned(),
-                            column: self.columns[*c].name.clone(),
-                            reason,
-                        })
-                    }),
-                Source::Flags(flags) => self.read_flags(out.field, flags, cells, maps),
+                Source::Cell(c) => {
+                    let raw = cells.cell(*c);
+                    if spec.kind == capsurvey_survey::FieldKind::Text {
+                        // Text lives in the row's buffer: converted for every row.
+                        spec.convert(question, raw, maps, &mut buf)
+                    } else {
+                        memo.get(o, raw, || spec.convert(question, raw, maps, &mut buf))
+                    }
+                }
+                .map_err(|Misfit(reason)| {
+                    Box::new(ValueProblem {
+                        raw: cells.cell(*c).to_owned(),
+                        column: self.columns[*c].name.clone(),
+                        reason,
+                    })
+                }),
+                Source::Flags(flags) => self.read_flags(out.field, flags, cells, maps, &mut buf),
             };
             answers.push(Answer {
                 field: out.field as u16,
@@ -309,6 +440,7 @@ impl Plan {
         flags: &[(usize, usize)],
         cells: &R,
         maps: &[&ValueMap],
+        buf: &mut String,
     ) -> Result<Cell, Box<ValueProblem>> {
         let spec = &self.index.fields[field];
         let question = &self.index.questions[spec.question];
@@ -349,17 +481,60 @@ impl Plan {
                         &cols,
                     ));
                 }
-                Cell::Choice(ticked[0].1 as u16)
+                Cell::Choice(ticked[0].1 as u64)
             }
             _ => {
                 let mut picked = Picked::default();
                 for t in &ticked {
                     picked.insert(t.1);
                 }
-                Cell::Choices(picked)
+                Cell::choices(picked, buf)
             }
         };
-        spec.check(question, cell)
+        spec.check(question, cell, buf)
             .map_err(|Misfit(reason)| problem(reason, &cols))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_keys_are_known_by_their_ends_and_length() {
+        // Every string of up to 16 bytes over a small alphabet: no two share (length, ends).
+        let mut seen = std::collections::HashMap::new();
+        let alphabet = [b'1', b'2', b','];
+        let mut keys: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut at = 0;
+        while at < keys.len() {
+            let k = keys[at].clone();
+            at += 1;
+            if k.len() < 9 {
+                for c in alphabet {
+                    let mut n = k.clone();
+                    n.push(c);
+                    keys.push(n);
+                }
+            }
+        }
+        // Longer ones: a 9-byte stem padded to 10..=16 bytes in every way of its last bytes.
+        for n in 10..=16 {
+            for c in alphabet {
+                let mut k = b"12,21,,12".to_vec();
+                k.resize(n, b'1');
+                k[n - 1] = c;
+                keys.push(k);
+            }
+        }
+        for k in keys {
+            if let Some(other) = seen.insert((k.len(), key_ends(&k)), k.clone()) {
+                panic!(
+                    "{:?} and {:?}",
+                    String::from_utf8_lossy(&other),
+                    String::from_utf8_lossy(&k)
+                );
+            }
+        }
     }
 }

@@ -55,21 +55,61 @@ impl Picked {
 /// (options by index, option sets as bits, text as a range of the row's text buffer). A million
 /// rows of twenty answers would otherwise cost twenty million small allocations. Materialised
 /// with [`crate::Plan::value`].
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Kept to 16 bytes (an [`crate::Answer`] is then 24): a million rows of twenty answers are
+/// written by the parser and read by the importer, and every byte of them costs memory traffic.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Cell {
     /// 無回答.
     Blank,
     /// わからない.
     Unknown,
-    Bool(bool),
+    /// はい (yes/no questions).
+    Yes,
+    /// いいえ.
+    No,
     Int(i64),
     Decimal(f64),
     /// An option, by index.
-    Choice(u16),
-    /// Options, by index.
-    Choices(Picked),
-    /// Text: a byte range of the row's text buffer.
-    Text(u32, u32),
+    Choice(u64),
+    /// Options, by index, when all are below 64 (bit `i` is option `i`).
+    Choices(u64),
+    /// Options of a question with more than 64, one of them past the 64th: the set is written
+    /// in the row's text buffer (32 hex digits) at this offset.
+    ChoicesWide(u64),
+    /// Text: a byte range of the row's text buffer (start in the low half, end in the high).
+    Text(u64),
+}
+
+impl Cell {
+    pub(crate) fn text(start: usize, end: usize) -> Cell {
+        Cell::Text(start as u64 | (end as u64) << 32)
+    }
+
+    /// A set of options; sets past the 64th option go into the row's text buffer.
+    pub(crate) fn choices(p: Picked, buf: &mut String) -> Cell {
+        match p.0 {
+            [lo, 0] => Cell::Choices(lo),
+            [lo, hi] => {
+                use std::fmt::Write as _;
+                let at = buf.len();
+                let _ = write!(buf, "{lo:016x}{hi:016x}");
+                Cell::ChoicesWide(at as u64)
+            }
+        }
+    }
+
+    /// Whether the cell refers to the row's text buffer.
+    pub(crate) fn in_buffer(&self) -> bool {
+        matches!(self, Cell::Text(_) | Cell::ChoicesWide(_))
+    }
+}
+
+/// A set written by [`Cell::choices`].
+fn wide_at(buf: &str, at: u64) -> Picked {
+    let at = at as usize;
+    let word = |s: usize| u64::from_str_radix(&buf[at + s..at + s + 16], 16).unwrap_or(0);
+    Picked([word(0), word(16)])
 }
 
 /// Why a cell's value does not fit its field (the reason shown to the reviewer).
@@ -268,7 +308,7 @@ impl FieldSpec {
                     FieldKind::Count => Cell::Int(n),
                     _ => Cell::Decimal(n as f64),
                 };
-                return self.check(question, v);
+                return self.check(question, v, buf);
             }
             if text::is_dash(t) {
                 return Ok(Cell::Unknown);
@@ -286,7 +326,7 @@ impl FieldSpec {
                 FieldKind::Decimal => self.decimal(folded)?,
                 FieldKind::YesNo => self.yes_no(folded)?,
                 FieldKind::Single => self.single(raw, folded, values)?,
-                FieldKind::Multiple => self.multiple(raw, folded, values)?,
+                FieldKind::Multiple => Cell::choices(self.multiple(raw, folded, values)?, buf),
                 FieldKind::Text => {
                     let start = buf.len();
                     if self.long_text {
@@ -300,11 +340,11 @@ impl FieldSpec {
                     } else {
                         buf.push_str(folded);
                     }
-                    Cell::Text(start as u32, buf.len() as u32)
+                    Cell::text(start, buf.len())
                 }
             },
         };
-        self.check(question, cell)
+        self.check(question, cell, buf)
     }
 
     /// The value a cell stands for (`buf` is its row's text buffer).
@@ -312,18 +352,21 @@ impl FieldSpec {
         Some(match cell {
             Cell::Blank => return None,
             Cell::Unknown => Value::Unknown,
-            Cell::Bool(b) => Value::Bool(*b),
+            Cell::Yes => Value::Bool(true),
+            Cell::No => Value::Bool(false),
             Cell::Int(n) => Value::Int(*n),
             Cell::Decimal(x) => Value::Decimal(*x),
             Cell::Choice(i) => Value::Choice(self.options[*i as usize].code.clone()),
-            Cell::Choices(p) => self.choices_value(*p),
-            Cell::Text(s, e) => Value::Text(buf[*s as usize..*e as usize].to_owned()),
+            Cell::Choices(lo) => self.choices_value(Picked([*lo, 0])),
+            Cell::ChoicesWide(at) => self.choices_value(wide_at(buf, *at)),
+            Cell::Text(r) => Value::Text(buf[(*r as u32) as usize..(*r >> 32) as usize].to_owned()),
         })
     }
 
-    /// Asks the survey model whether the value fits, and words the answer for a reviewer.
+    /// Asks the survey model whether the value fits, and words the answer for a reviewer
+    /// (`buf` is the row's text buffer).
     #[inline]
-    pub(crate) fn check(&self, question: &Question, cell: Cell) -> Result<Cell, Misfit> {
+    pub(crate) fn check(&self, question: &Question, cell: Cell, buf: &str) -> Result<Cell, Misfit> {
         // Options come from the question's own list, so they exist; only ranges, decimals and
         // exclusive options can make a value unfit, and Field::check decides those.
         let value = match &cell {
@@ -335,7 +378,12 @@ impl FieldSpec {
             }
             Cell::Int(n) => Value::Int(*n),
             Cell::Decimal(x) => Value::Decimal(*x),
-            Cell::Choices(p) if self.has_exclusive && p.len() > 1 => self.choices_value(*p),
+            Cell::Choices(lo) if self.has_exclusive && lo.count_ones() > 1 => {
+                self.choices_value(Picked([*lo, 0]))
+            }
+            Cell::ChoicesWide(at) if self.has_exclusive && wide_at(buf, *at).len() > 1 => {
+                self.choices_value(wide_at(buf, *at))
+            }
             _ => return Ok(cell),
         };
         match self.field(question).check(&value) {
@@ -396,19 +444,19 @@ impl FieldSpec {
 
     fn yes_no(&self, folded: &str) -> Result<Cell, Misfit> {
         match text::mark(folded) {
-            Mark::Yes => return Ok(Cell::Bool(true)),
-            Mark::No => return Ok(Cell::Bool(false)),
+            Mark::Yes => return Ok(Cell::Yes),
+            Mark::No => return Ok(Cell::No),
             _ => {}
         }
         if folded == self.yes_no[0] || folded.eq_ignore_ascii_case(capsurvey_survey::YES) {
-            return Ok(Cell::Bool(true));
+            return Ok(Cell::Yes);
         }
         if folded == self.yes_no[1] || folded.eq_ignore_ascii_case(capsurvey_survey::NO) {
-            return Ok(Cell::Bool(false));
+            return Ok(Cell::No);
         }
         // The printed order: answer 1 is yes, answer 2 is no.
         match folded {
-            "2" => Ok(Cell::Bool(false)),
+            "2" => Ok(Cell::No),
             _ => Err(Misfit(format!(
                 "not an answer to a yes/no question (write {} / {}, はい / いいえ, ○ / ×, 1 / 2)",
                 self.yes_no[0], self.yes_no[1]
@@ -462,7 +510,7 @@ impl FieldSpec {
     fn single(&self, raw: &str, folded: &str, values: &[&ValueMap]) -> Result<Cell, Misfit> {
         let picked = self.choices(raw, folded, values)?;
         if picked.len() == 1 {
-            return Ok(Cell::Choice(picked.iter().next().unwrap_or(0) as u16));
+            return Ok(Cell::Choice(picked.iter().next().unwrap_or(0) as u64));
         }
         let many: Vec<usize> = picked.iter().collect();
         match many.as_slice() {
@@ -477,7 +525,7 @@ impl FieldSpec {
         }
     }
 
-    fn multiple(&self, raw: &str, folded: &str, values: &[&ValueMap]) -> Result<Cell, Misfit> {
+    fn multiple(&self, raw: &str, folded: &str, values: &[&ValueMap]) -> Result<Picked, Misfit> {
         let picked = match self.choices(raw, folded, values) {
             Ok(p) => p,
             // 「なし」 for a question with one "none of these" option is that option.
@@ -493,7 +541,7 @@ impl FieldSpec {
             }
             Err(e) => return Err(e),
         };
-        Ok(Cell::Choices(picked))
+        Ok(picked)
     }
 
     /// Option indexes to a value: codes in survey order, each once.
@@ -712,6 +760,62 @@ text = "ご意見"
             conv("q4.4", "歯科医師会"),
             ok(Value::Text("歯科医師会".into()))
         );
+    }
+
+    #[test]
+    fn option_sets_past_the_64th_option() {
+        // Sets of options below 64 are kept inline, others boxed: both give the same values.
+        let options: Vec<String> = (1..=70)
+            .map(|i| {
+                let exclusive = if i == 70 { ", exclusive = true" } else { "" };
+                format!("{{ code = \"{i}\", label = \"選択肢{i}\"{exclusive} }}")
+            })
+            .collect();
+        let survey = format!(
+            "id = \"w\"\nversion = 1\ntitle = \"t\"\nfacility_type = \"dental\"\n\
+             reference_date = \"2024-11-01\"\n[[sections]]\nid = \"s\"\ntitle = \"s\"\n\
+             [[sections.questions]]\nid = \"q1\"\nkind = \"multiple\"\ntext = \"多い\"\n\
+             options = [{}]\n",
+            options.join(", ")
+        );
+        let p = parse_survey("w", &survey).unwrap();
+        let qs: Vec<_> = p.survey.questions().map(|(_, q)| q.clone()).collect();
+        let fields = p.survey.fields();
+        let spec = FieldSpec::new(&fields[0], 0);
+        let mut buf = String::new();
+        let conv = |raw: &str| {
+            let mut buf = String::new();
+            spec.convert(&qs[0], raw, &[], &mut buf)
+                .map(|c| spec.value(&c, &buf))
+        };
+        let v = |c: &[&str]| {
+            Ok(Some(Value::Choices(
+                c.iter().map(|s| s.to_string()).collect(),
+            )))
+        };
+        assert_eq!(conv("64、2"), v(&["2", "64"]));
+        assert!(matches!(
+            spec.convert(&qs[0], "64、2", &[], &mut buf),
+            Ok(Cell::Choices(_))
+        ));
+        assert_eq!(conv("65、2"), v(&["2", "65"]));
+        assert!(matches!(
+            spec.convert(&qs[0], "65、2", &[], &mut buf),
+            Ok(Cell::ChoicesWide(_))
+        ));
+        assert!(buf.len() >= 32, "the set is in the row's buffer");
+        assert_eq!(conv("69;68;1"), v(&["1", "68", "69"]));
+        let e = conv("70、1").unwrap_err();
+        assert!(e.0.contains("excludes the others"), "{e:?}");
+        let e = conv("70、66").unwrap_err();
+        assert!(e.0.contains("excludes the others"), "{e:?}");
+        assert_eq!(conv("70"), v(&["70"]));
+    }
+
+    #[test]
+    fn answers_stay_small() {
+        assert_eq!(std::mem::size_of::<Cell>(), 16);
+        assert_eq!(std::mem::size_of::<crate::Answer>(), 24);
     }
 
     #[test]
