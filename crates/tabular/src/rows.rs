@@ -81,35 +81,36 @@ impl Memo {
         }
     }
 
-    /// The conversion of `raw` for output `out`, computed by `convert` on a miss. Only
-    /// conversions that do not refer to the row's text buffer may go through here.
+    /// Where the conversion of `raw` for output `out` is, or would go.
     #[inline]
-    fn get(
-        &mut self,
-        out: usize,
-        raw: &str,
-        convert: impl FnOnce() -> Result<Cell, Misfit>,
-    ) -> Result<Cell, Misfit> {
+    fn find(&self, out: usize, raw: &str) -> Lookup<'_> {
         let b = raw.as_bytes();
         if b.len() > MEMO_MAX_KEY {
-            return convert();
+            return Lookup::Never;
         }
         let ends = key_ends(b);
         let h = (ends.0 ^ ends.1.rotate_left(29) ^ b.len() as u64)
             .wrapping_mul(0x9E37_79B9_7F4A_7C15)
             >> 58;
         let i = out * MEMO_WAYS + (h as usize & (MEMO_WAYS - 1));
-        let slot = self.slots[i];
+        let slot = &self.slots[i];
         if slot.len == b.len() as u32 && slot.ends == ends && (b.len() <= 16 || self.long[i] == b) {
-            return if slot.misfit {
-                Err(Misfit(self.reasons[i].clone()))
+            if slot.misfit {
+                Lookup::Misfit(&self.reasons[i])
             } else {
-                Ok(slot.cell)
-            };
+                Lookup::Cell(slot.cell)
+            }
+        } else {
+            Lookup::Miss(i)
         }
-        let result = convert();
-        let cell = match &result {
-            Ok(cell) if cell.in_buffer() => return result,
+    }
+
+    /// Remembers the conversion of `raw` in slot `i` (from [`Lookup::Miss`]). Conversions
+    /// that refer to the row's text buffer are not remembered.
+    fn put(&mut self, i: usize, raw: &str, result: &Result<Cell, Misfit>) {
+        let b = raw.as_bytes();
+        let cell = match result {
+            Ok(cell) if cell.in_buffer() => return,
             Ok(cell) => *cell,
             Err(Misfit(reason)) => {
                 self.reasons[i].clone_from(reason);
@@ -117,7 +118,7 @@ impl Memo {
             }
         };
         self.slots[i] = Slot {
-            ends,
+            ends: key_ends(b),
             len: b.len() as u32,
             misfit: result.is_err(),
             cell,
@@ -126,8 +127,19 @@ impl Memo {
             self.long[i].clear();
             self.long[i].extend_from_slice(b);
         }
-        result
     }
+}
+
+/// What [`Memo::find`] found.
+enum Lookup<'m> {
+    /// The cell converts to this.
+    Cell(Cell),
+    /// The cell does not fit, for this reason.
+    Misfit(&'m str),
+    /// Not known yet: convert, then [`Memo::put`] into this slot.
+    Miss(usize),
+    /// Too long to remember.
+    Never,
 }
 
 /// How a row names its facility.
@@ -403,11 +415,28 @@ impl Plan {
             let value = match &out.source {
                 Source::Cell(c) => {
                     let raw = cells.cell(*c);
-                    if spec.kind == capsurvey_survey::FieldKind::Text {
-                        // Text lives in the row's buffer: converted for every row.
-                        spec.convert(question, raw, maps, &mut buf)
+                    // Text lives in the row's buffer: converted for every row.
+                    let lookup = if spec.kind == capsurvey_survey::FieldKind::Text {
+                        Lookup::Never
                     } else {
-                        memo.get(o, raw, || spec.convert(question, raw, maps, &mut buf))
+                        memo.find(o, raw)
+                    };
+                    match lookup {
+                        Lookup::Cell(cell) => {
+                            // The common case, straight into the row.
+                            answers.push(Answer {
+                                field: out.field as u16,
+                                cell: Ok(cell),
+                            });
+                            continue;
+                        }
+                        Lookup::Misfit(reason) => Err(Misfit(reason.to_owned())),
+                        Lookup::Miss(slot) => {
+                            let result = spec.convert(question, raw, maps, &mut buf);
+                            memo.put(slot, raw, &result);
+                            result
+                        }
+                        Lookup::Never => spec.convert(question, raw, maps, &mut buf),
                     }
                 }
                 .map_err(|Misfit(reason)| {

@@ -61,25 +61,39 @@ pub fn fold(s: &str) -> Cow<'_, str> {
 /// (names, labels, comments) have nothing to fold, and skipping the call saves two allocations
 /// per cell. Decided on the UTF-8 bytes, which is several times faster than decoding chars.
 fn needs_fold(t: &str) -> bool {
-    // Bytes that can start something to fold; everything else is skipped with one table look-up.
-    const fn table() -> [bool; 256] {
-        let mut t = [false; 256];
-        t[b'\t' as usize] = true;
-        t[b'\r' as usize] = true;
-        t[b'\n' as usize] = true;
-        t[b' ' as usize] = true;
-        t[0xC2] = true;
-        t[0xE2] = true;
-        t[0xE3] = true;
-        t[0xEF] = true;
+    // How far to step from each byte that starts a character: its length in UTF-8, or 0 for
+    // the bytes that can start something to fold. Whole characters are skipped with one table
+    // look-up.
+    const fn table() -> [u8; 256] {
+        let mut t = [1u8; 256];
+        let mut c = 0xC0;
+        while c < 0x100 {
+            t[c] = if c < 0xE0 {
+                2
+            } else if c < 0xF0 {
+                3
+            } else {
+                4
+            };
+            c += 1;
+        }
+        t[b'\t' as usize] = 0;
+        t[b'\r' as usize] = 0;
+        t[b'\n' as usize] = 0;
+        t[b' ' as usize] = 0;
+        t[0xC2] = 0;
+        t[0xE2] = 0;
+        t[0xE3] = 0;
+        t[0xEF] = 0;
         t
     }
-    static START: [bool; 256] = table();
+    static STEP: [u8; 256] = table();
     let b = t.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        if !START[b[i] as usize] {
-            i += 1;
+        let step = STEP[b[i] as usize];
+        if step != 0 {
+            i += step as usize;
             continue;
         }
         match b[i] {
@@ -119,7 +133,12 @@ fn needs_fold(t: &str) -> bool {
             },
             _ => {}
         }
-        i += 1;
+        // On to the next character.
+        i += match b[i] {
+            0xC2 => 2,
+            0xE2 | 0xE3 | 0xEF => 3,
+            _ => 1,
+        };
     }
     false
 }
