@@ -1,0 +1,174 @@
+//! End-to-end scan ingest: pages per second and peak memory for fax standard and fine G4 TIFF
+//! and 300-dpi grey JPEG, with the time of each stage, into a fresh SQLite database.
+//!
+//! `cargo bench -p capsurvey-ingest --bench ingest` (PAGES=n to change the TIFF's page count).
+//! The replies are simulated by capsurvey-faxsim from the dental survey's real layout: ticks,
+//! crosses, circles, handwriting in the number and text fields, fax degradation.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use capsurvey_faxsim::{
+    PageCode, Picture, Profile, SimulatedPage, TiffCompression, random_answers,
+    simulate_reply_pages, write_jpeg, write_tiff,
+};
+use capsurvey_ingest::{IngestOptions, ingest};
+use capsurvey_store::entity::facilities;
+use capsurvey_store::sea_orm::{ActiveModelTrait, Set};
+use capsurvey_store::{Store, create_mailings, register_survey};
+
+/// Peak resident memory of this process since the last reset, MiB.
+fn peak_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn reset_peak() {
+    // Linux: writing 5 to clear_refs resets VmHWM to the current RSS.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+async fn setup(dir: &Path, replies: usize) -> (Store, capsurvey_survey::Parsed, i64, Vec<i64>) {
+    let store = Store::open(&dir.join("bench.db").display().to_string())
+        .await
+        .unwrap();
+    let parsed =
+        capsurvey_survey::parse_survey("dental.toml", include_str!("../../../surveys/dental.toml"))
+            .unwrap();
+    let sv = register_survey(store.db(), &parsed, "bench")
+        .await
+        .unwrap()
+        .id;
+    let mut ids = Vec::new();
+    for i in 0..replies {
+        let f = facilities::ActiveModel {
+            code: Set(format!("13{i:08}")),
+            facility_type: Set("dental".into()),
+            name: Set(format!("ベンチ歯科{i}")),
+            created_at: Set(capsurvey_store::now()),
+            updated_at: Set(capsurvey_store::now()),
+            ..Default::default()
+        }
+        .insert(store.db())
+        .await
+        .unwrap();
+        ids.push(Some(f.id));
+    }
+    let mailings = create_mailings(store.db(), sv, "dental", "bench", "initial", &ids, "bench")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    (store, parsed, sv, mailings)
+}
+
+fn replies(
+    parsed: &capsurvey_survey::Parsed,
+    sv: i64,
+    mailings: &[i64],
+    profile: Profile,
+    pages: usize,
+) -> Vec<SimulatedPage> {
+    let survey = &parsed.survey;
+    let layout = capsurvey_forms::form::layout(survey, &parsed.content_hash);
+    let mut out = Vec::new();
+    for &m in mailings.iter().cycle() {
+        let answers = random_answers(survey, m as u64);
+        let code = |page| PageCode {
+            survey_version_id: sv as u32,
+            mailing_id: m as u32,
+            page,
+        };
+        out.extend(simulate_reply_pages(
+            &layout,
+            survey,
+            code,
+            &answers,
+            profile,
+            m as u64 * 7 + out.len() as u64,
+        ));
+        if out.len() >= pages {
+            out.truncate(pages);
+            return out;
+        }
+    }
+    out
+}
+
+async fn case(name: &str, profile: Profile, pages: usize, as_jpeg: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, parsed, sv, mailings) = setup(dir.path(), pages.div_ceil(5)).await;
+    let sims = replies(&parsed, sv, &mailings, profile, pages);
+    let mut files: Vec<PathBuf> = Vec::new();
+    if as_jpeg {
+        for (i, p) in sims.iter().enumerate() {
+            let path = dir.path().join(format!("scan-{i:04}.jpg"));
+            std::fs::write(&path, write_jpeg(p.picture(), 85)).unwrap();
+            files.push(path);
+        }
+    } else {
+        let pics: Vec<Picture> = sims.iter().map(SimulatedPage::picture).collect();
+        let path = dir.path().join("fax.tif");
+        std::fs::write(&path, write_tiff(&pics, TiffCompression::G4)).unwrap();
+        files.push(path);
+    }
+    let bytes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len())
+        .sum();
+    drop(sims);
+    let opts = IngestOptions::new("bench", dir.path().join("data"));
+    reset_peak();
+    let base = peak_mib();
+    let t = Instant::now();
+    let s = ingest(&store, &files, &opts, &mut |_| {}).await.unwrap();
+    let wall = t.elapsed().as_secs_f64();
+    let peak = peak_mib();
+    let n = s.totals.pages as f64;
+    assert_eq!(s.totals.pages as usize, pages, "{:?}", s.files);
+    let m = &s.times;
+    println!(
+        "{name}: {pages} pages ({:.1} MB input) in {wall:.2} s = {:.0} pages/s; peak memory {:.0} MiB \
+         (+{:.0} MiB over the {:.0} MiB before); {} identified, {} fields read, {} to review",
+        bytes as f64 / 1e6,
+        n / wall,
+        peak,
+        peak - base,
+        base,
+        s.totals.identified,
+        s.totals.fields_decided,
+        s.totals.marks_to_review + s.totals.write_ins,
+    );
+    println!(
+        "  CPU ms per page: decode {:.2}, registration {:.2}, page code {:.2}, boxes {:.2}, images {:.2}, store {:.2}",
+        m.decode / n,
+        m.registration / n,
+        m.page_code / n,
+        m.boxes / n,
+        m.images / n,
+        m.store / n
+    );
+}
+
+fn main() {
+    let pages: usize = std::env::var("PAGES")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(500);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    println!("threads: {}", rayon::current_num_threads());
+    rt.block_on(async {
+        case("fax standard G4 TIFF", Profile::FaxStandard, pages, false).await;
+        case("fax fine G4 TIFF", Profile::FaxFine, pages / 2, false).await;
+        case("300 dpi grey JPEG", Profile::Scan300Grey, 60, true).await;
+    });
+}
