@@ -39,79 +39,92 @@ pub async fn reread_assigned(
 ) -> Result<RereadSummary, crate::IngestError> {
     let mut summary = RereadSummary::default();
     for page in pages_awaiting_reread(store.db()).await? {
-        let label = format!("{} p{}", page.source_file, page.page_index + 1);
-        let Some(a) = page_assignment(store.db(), page.id).await? else {
-            summary.problems.push(format!(
-                "{label}: assigned, but the assignment is not in the audit log"
-            ));
-            continue;
-        };
-        let Some(version) = catalog.get(a.survey_version_id) else {
-            summary.problems.push(format!(
-                "{label}: assigned to survey version {}, which is not stored",
-                a.survey_version_id
-            ));
-            continue;
-        };
-        let Some(layout) = version.layout.page(a.page_number as u32) else {
-            summary.problems.push(format!(
-                "{label}: assigned to page {} but {} has {} pages",
-                a.page_number,
-                version.label(),
-                version.layout.pages.len()
-            ));
-            continue;
-        };
-        let img = match load_page(Path::new(&page.source_file), page.page_index as usize) {
-            Ok(img) if page_hash(&img) == page.content_hash => img,
-            Ok(_) => {
-                summary.problems.push(format!(
-                    "{label}: the file has changed since the page was received; \
-                     ingest the original again"
-                ));
-                continue;
-            }
-            Err(e) => {
-                summary.problems.push(format!("{label}: {e}"));
-                continue;
-            }
-        };
-        let code = PageCode {
-            survey_version_id: a.survey_version_id as u32,
-            mailing_id: a.mailing_id.unwrap_or(0) as u32,
-            page: a.page_number as u32,
-        };
-        let id = identification(&img, code);
-        let reading = read_page(&img, &id, layout, &version.survey);
-        let crops = review_crops(&img, &id.transform, &reading, layout);
-        let txn = store.db().begin().await?;
-        let response = response_for(&txn, a.survey_version_id, a.facility_id, a.mailing_id).await?;
-        let mut counts = FileReport::new(Path::new(&page.source_file));
-        let ctx = PageCtx {
-            txn: &txn,
-            version,
-            response: &response,
-            page_id: page.id,
-            hash: &page.content_hash,
-            where_: &label,
-            file_id: page.imported_file_id,
-            data_dir: &opts.data_dir,
-            actor: &opts.actor,
-        };
-        store_fields(&ctx, &reading, crops, &mut counts).await?;
-        if let Some(m) = a.mailing_id {
-            update_response_status(&txn, version, response, m).await?;
-        }
-        let transform =
-            serde_json::json!({"transform": id.transform, "summary": id.summary, "reread": true});
-        set_page_read(&txn, page, "identified", Some(transform.to_string())).await?;
-        txn.commit().await?;
-        summary.pages += 1;
-        summary.fields_decided += counts.counts.fields_decided;
-        summary.marks_to_review += counts.counts.marks_to_review;
-        summary.write_ins += counts.counts.write_ins;
+        reread_page(store, catalog, opts, page, &mut summary).await?;
     }
     Ok(summary)
+}
+
+/// Reads one assigned page (the review site calls this right after a person assigns it).
+/// Problems that leave the page assigned (file gone or changed) go into `summary.problems`.
+pub async fn reread_page(
+    store: &Store,
+    catalog: &Catalog,
+    opts: &IngestOptions,
+    page: capsurvey_store::entity::scanned_pages::Model,
+    summary: &mut RereadSummary,
+) -> Result<(), crate::IngestError> {
+    let label = format!("{} p{}", page.source_file, page.page_index + 1);
+    let Some(a) = page_assignment(store.db(), page.id).await? else {
+        summary.problems.push(format!(
+            "{label}: assigned, but the assignment is not in the audit log"
+        ));
+        return Ok(());
+    };
+    let Some(version) = catalog.get(a.survey_version_id) else {
+        summary.problems.push(format!(
+            "{label}: assigned to survey version {}, which is not stored",
+            a.survey_version_id
+        ));
+        return Ok(());
+    };
+    let Some(layout) = version.layout.page(a.page_number as u32) else {
+        summary.problems.push(format!(
+            "{label}: assigned to page {} but {} has {} pages",
+            a.page_number,
+            version.label(),
+            version.layout.pages.len()
+        ));
+        return Ok(());
+    };
+    let img = match load_page(Path::new(&page.source_file), page.page_index as usize) {
+        Ok(img) if page_hash(&img) == page.content_hash => img,
+        Ok(_) => {
+            summary.problems.push(format!(
+                "{label}: the file has changed since the page was received; \
+                 ingest the original again"
+            ));
+            return Ok(());
+        }
+        Err(e) => {
+            summary.problems.push(format!("{label}: {e}"));
+            return Ok(());
+        }
+    };
+    let code = PageCode {
+        survey_version_id: a.survey_version_id as u32,
+        mailing_id: a.mailing_id.unwrap_or(0) as u32,
+        page: a.page_number as u32,
+    };
+    let id = identification(&img, code);
+    let reading = read_page(&img, &id, layout, &version.survey);
+    let crops = review_crops(&img, &id.transform, &reading, layout);
+    let txn = store.db().begin().await?;
+    let response = response_for(&txn, a.survey_version_id, a.facility_id, a.mailing_id).await?;
+    let mut counts = FileReport::new(Path::new(&page.source_file));
+    let ctx = PageCtx {
+        txn: &txn,
+        version,
+        response: &response,
+        page_id: page.id,
+        hash: &page.content_hash,
+        where_: &label,
+        file_id: page.imported_file_id,
+        data_dir: &opts.data_dir,
+        actor: &opts.actor,
+    };
+    store_fields(&ctx, &reading, crops, &mut counts).await?;
+    if let Some(m) = a.mailing_id {
+        update_response_status(&txn, version, response, m).await?;
+    }
+    let transform =
+        serde_json::json!({"transform": id.transform, "summary": id.summary, "reread": true});
+    set_page_read(&txn, page, "identified", Some(transform.to_string())).await?;
+    txn.commit().await?;
+    summary.pages += 1;
+    summary.fields_decided += counts.counts.fields_decided;
+    summary.marks_to_review += counts.counts.marks_to_review;
+    summary.write_ins += counts.counts.write_ins;
+    Ok(())
 }
 
 fn load_page(path: &Path, index: usize) -> Result<PageImage, String> {

@@ -253,6 +253,8 @@ impl<'a> Writer<'a> {
             entry.calibration = Some((**cal).clone());
             return Ok(entry);
         }
+        let source_file = std::fs::canonicalize(&report.path)
+            .map_or_else(|_| report.path.clone(), |p| p.display().to_string());
         let image = match &p.image {
             Some(png) => Some(save(
                 &self.opts.data_dir,
@@ -264,7 +266,8 @@ impl<'a> Writer<'a> {
         let new_page = |status: &str| NewPage {
             content_hash: hash.clone(),
             imported_file_id: Some(cur.record.id),
-            source_file: report.path.clone(),
+            // Absolute, so that a page assigned later can be read again from anywhere.
+            source_file: source_file.clone(),
             page_index: p.index as i32,
             status: status.to_owned(),
             image_path: image.clone(),

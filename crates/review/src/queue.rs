@@ -889,5 +889,35 @@ pub async fn assign(
         }
     }
     txn.commit().await.map_err(StoreError::from)?;
+    if target.is_some() {
+        read_assigned_page(&app, page_id, &user.name).await;
+    }
     Ok(Redirect::to(&format!("/queue/next?after={id}&{}", f.query())).into_response())
+}
+
+/// Reads a page's marks as soon as a person has said which page it is: its answers and review
+/// items appear at once. If its original file is gone, the page stays assigned for
+/// `capsurvey scan reread` and the reason is logged.
+async fn read_assigned_page(app: &App, page_id: i64, person: &str) {
+    let store = app.store();
+    let page = match capsurvey_store::page_by_id(store.db(), page_id).await {
+        Ok(Some(p)) if p.status == "assigned" => p,
+        _ => return,
+    };
+    let opts = capsurvey_ingest::IngestOptions::new(person, app.config().data_dir.clone());
+    let result = async {
+        let catalog = capsurvey_ingest::Catalog::load(store.db()).await?;
+        let mut summary = capsurvey_ingest::reread::RereadSummary::default();
+        capsurvey_ingest::reread::reread_page(store, &catalog, &opts, page, &mut summary).await?;
+        Ok::<_, capsurvey_ingest::IngestError>(summary)
+    }
+    .await;
+    match result {
+        Ok(summary) => {
+            for p in summary.problems {
+                tracing::warn!("assigned page {page_id} not read yet: {p}");
+            }
+        }
+        Err(e) => tracing::warn!("assigned page {page_id} not read yet: {e}"),
+    }
 }
