@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use capsurvey_layout::Rect;
 use capsurvey_scan::{FieldStatus, Identified, PageReading};
-use capsurvey_store::entity::{imported_files, responses};
+use capsurvey_store::entity::{imported_files, mailings, responses};
 use capsurvey_store::sea_orm::{DatabaseTransaction, TransactionTrait as _};
 use capsurvey_store::{
     NewPage, NewTask, Put, Source, SourceKind, Store, StoreError, TaskKind, accepted_answer, audit,
@@ -40,6 +40,8 @@ struct Current {
     /// Pages and sampling facts to remember only once the file commits.
     versions: BTreeSet<i64>,
     mailings: BTreeSet<i64>,
+    /// The pages of one reply come together: their mailing and response, looked up once.
+    replies: HashMap<i64, (Option<mailings::Model>, Option<responses::Model>)>,
     page_images: Vec<(i64, (String, i64, u32))>,
 }
 
@@ -108,6 +110,7 @@ impl<'a> Writer<'a> {
             record,
             versions: BTreeSet::new(),
             mailings: BTreeSet::new(),
+            replies: HashMap::new(),
             page_images: Vec::new(),
         });
         Ok(())
@@ -175,6 +178,15 @@ impl<'a> Writer<'a> {
         let cur = self.current.take().expect("begun");
         let summary = json!({"counts": report.counts, "errors": report.errors});
         let result = async {
+            // Whether each reply touched is complete, once all its pages of this file are in.
+            for (mailing_id, (_, response)) in &cur.replies {
+                if let Some(response) = response
+                    && let Some(version) = self.catalog.get(response.survey_version_id)
+                {
+                    update_response_status(&cur.txn, version, response.clone(), *mailing_id)
+                        .await?;
+                }
+            }
             audit(
                 &cur.txn,
                 &self.opts.actor,
@@ -326,9 +338,16 @@ impl<'a> Writer<'a> {
         let sv = version.id;
         let mailing = match id.code.mailing_id {
             0 => None,
-            m => mailing_by_id(txn, m as i64)
-                .await?
-                .filter(|m| m.survey_version_id == sv),
+            m => match cur.replies.get(&(m as i64)) {
+                Some((mailing, _)) => mailing.clone(),
+                None => {
+                    let found = mailing_by_id(txn, m as i64)
+                        .await?
+                        .filter(|m| m.survey_version_id == sv);
+                    cur.replies.insert(m as i64, (found.clone(), None));
+                    found
+                }
+            },
         };
         let Some(mailing) = mailing else {
             let reason = format!(
@@ -367,7 +386,16 @@ impl<'a> Writer<'a> {
         let page = insert_page(txn, np).await?;
         report.counts.identified += 1;
         cur.mailings.insert(mailing.id);
-        let response = response_for(txn, sv, facility_id, Some(mailing.id)).await?;
+        let response = match cur.replies.get(&mailing.id).and_then(|r| r.1.clone()) {
+            Some(r) => r,
+            None => {
+                let r = response_for(txn, sv, facility_id, Some(mailing.id)).await?;
+                if let Some(entry) = cur.replies.get_mut(&mailing.id) {
+                    entry.1 = Some(r.clone());
+                }
+                r
+            }
+        };
         entry.response_id = Some(response.id);
         entry.status = "identified".into();
         let Some(reading) = reading else {
@@ -392,7 +420,6 @@ impl<'a> Writer<'a> {
             actor: &self.opts.actor,
         };
         store_fields(&ctx, &reading, crops, report).await?;
-        update_response_status(txn, version, response, mailing.id).await?;
         if self.opts.keep_boxes {
             entry.boxes = reading
                 .boxes

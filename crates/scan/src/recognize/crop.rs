@@ -10,7 +10,8 @@ use crate::PageImage;
 /// Cuts `rect` (page points) out of `page` as an upright image at `pixels_per_mm` in both
 /// directions, whatever the scan's skew, orientation and pixel shape: each output pixel is
 /// mapped through `transform` (page points to image pixels, as in [`super::Identified`]) and
-/// interpolated bilinearly. Parts outside the scan are white.
+/// interpolated bilinearly (a 1-bit page: nearest pixel, and the crop is 1-bit too). Parts
+/// outside the scan are white.
 pub fn crop(page: &PageImage, transform: &Transform, rect: &Rect, pixels_per_mm: f64) -> PageImage {
     let ppm = if pixels_per_mm.is_finite() && pixels_per_mm > 0.0 {
         pixels_per_mm
@@ -42,6 +43,29 @@ pub fn crop(page: &PageImage, transform: &Transform, rect: &Rect, pixels_per_mm:
     let row = page.width as usize;
     let p = &page.pixels;
     let mut pixels = Vec::with_capacity(w as usize * h as usize);
+    if page.bilevel {
+        // A 1-bit page has no grey to interpolate: the nearest pixel is as good and four times
+        // cheaper (page images of every fax page are made this way).
+        let (u0, v0) = (u0 + 0.5, v0 + 0.5);
+        for oy in 0..h {
+            let mut u = fixed(u0 + du_y * oy as f64);
+            let mut v = fixed(v0 + dv_y * oy as f64);
+            for _ in 0..w {
+                let (x, y) = (u >> 16, v >> 16);
+                pixels.push(if x >= 0 && y >= 0 && x < pw && y < ph {
+                    p[y as usize * row + x as usize]
+                } else {
+                    255
+                });
+                u += du_x;
+                v += dv_x;
+            }
+        }
+        let dpi = (ppm * 25.4) as f32;
+        let mut out = PageImage::new(w, h, dpi, dpi, pixels);
+        out.bilevel = true;
+        return out;
+    }
     for oy in 0..h {
         let mut u = fixed(u0 + du_y * oy as f64);
         let mut v = fixed(v0 + dv_y * oy as f64);
