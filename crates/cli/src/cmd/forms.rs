@@ -44,6 +44,10 @@ pub enum FormsCmd {
         campaign: Option<PathBuf>,
     },
     /// Write the calibration page: printed and faxed back, it shows printer scaling and fax edge loss.
+    ///
+    /// Print it on the printer the forms will be printed on, fax it from a machine replies will
+    /// come from (or scan it), and give the received file to `capsurvey scan calibration FILE`
+    /// (or include it in a `scan ingest`): it reports the scale and how much of each edge was lost.
     Calibration {
         /// The PDF file to write.
         #[arg(long)]
