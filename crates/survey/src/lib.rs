@@ -14,5 +14,7 @@ pub use model::{
     Choice, FacilityType, Item, NO, Prefill, Question, QuestionKind, Section, Skip, Survey,
     WriteIn, YES,
 };
-pub use parse::{DefinitionError, Diagnostic, Parsed, content_hash, parse_survey};
+pub use parse::{
+    DefinitionError, Diagnostic, Parsed, content_hash, parse_survey, parse_survey_bytes,
+};
 pub use validate::{Loc, Problem, validate};

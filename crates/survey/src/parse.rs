@@ -80,6 +80,38 @@ pub fn parse_survey(file: &str, text: &str) -> Result<Parsed, DefinitionError> {
     })
 }
 
+/// Parses and validates a definition file's bytes, as read from disk: a UTF-8 byte-order mark
+/// (Windows Notepad writes one) is skipped, and bytes that are not UTF-8 (a file saved as
+/// Shift_JIS, a damaged copy) are reported at their line and column instead of as a bare
+/// "invalid UTF-8". `file` names the source in diagnostics.
+pub fn parse_survey_bytes(file: &str, bytes: &[u8]) -> Result<Parsed, DefinitionError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    match std::str::from_utf8(bytes) {
+        Ok(text) => parse_survey(file, text),
+        Err(e) => {
+            let good = e.valid_up_to();
+            // The prefix is valid UTF-8, so line and column count characters as editors do.
+            let before = std::str::from_utf8(&bytes[..good]).unwrap_or_default();
+            let (line, column) = line_col(before, good);
+            let shown: Vec<String> = bytes[good..]
+                .iter()
+                .take(4)
+                .map(|b| format!("{b:02X}"))
+                .collect();
+            Err(DefinitionError(vec![Diagnostic {
+                file: file.into(),
+                line,
+                column,
+                message: format!(
+                    "the file is not UTF-8 text (bytes {} here): survey definitions must be saved \
+                     as UTF-8; if it was saved as Shift_JIS (ANSI), save it again as UTF-8",
+                    shown.join(" ")
+                ),
+            }]))
+        }
+    }
+}
+
 /// SHA-256 (hex) of the survey's canonical JSON serialisation.
 pub fn content_hash(survey: &Survey) -> String {
     let json = serde_json::to_vec(survey).expect("a survey always serialises");
@@ -221,6 +253,28 @@ max = 99
         let err = parse_survey("mini.toml", &broken).unwrap_err();
         let lines: Vec<_> = err.0.iter().map(|d| d.line).collect();
         assert!(lines.contains(&16) && lines.contains(&24), "{err}");
+    }
+
+    #[test]
+    fn bytes_with_a_bom_or_not_utf8() {
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(MINIMAL.as_bytes());
+        let a = parse_survey_bytes("mini.toml", &bom).unwrap();
+        assert_eq!(a, parse_survey("mini.toml", MINIMAL).unwrap());
+        // 「テスト」 in Shift_JIS on line 4 (the text starts with a line break).
+        let sjis = MINIMAL.replace("テスト", "").into_bytes();
+        let at = MINIMAL.find("テスト").unwrap();
+        let mut bytes = sjis[..at].to_vec();
+        bytes.extend_from_slice(b"\x83\x65\x83\x58\x83\x67");
+        bytes.extend_from_slice(&sjis[at..]);
+        let err = parse_survey_bytes("mini.toml", &bytes).unwrap_err();
+        assert_eq!(err.0.len(), 1);
+        assert_eq!(
+            err.to_string(),
+            "mini.toml:4:10: the file is not UTF-8 text (bytes 83 65 83 58 here): survey \
+             definitions must be saved as UTF-8; if it was saved as Shift_JIS (ANSI), save it \
+             again as UTF-8"
+        );
     }
 
     #[test]
