@@ -69,7 +69,7 @@ impl AreaMap {
             reason,
         };
         let (text, _) =
-            capsurvey_jptext::decode(bytes).map_err(|e| err(e.sjis_error_line, e.to_string()))?;
+            capsurvey_jptext::decode(bytes).map_err(|e| err(e.line(), e.to_string()))?;
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)

@@ -5,7 +5,6 @@ use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
 use capsurvey_jptext::Encoding;
-use encoding_rs::SHIFT_JIS;
 
 use crate::parse::ParseError;
 use crate::record::{RowError, SourceEncoding};
@@ -25,6 +24,31 @@ pub(crate) struct Table {
     pub rows: Vec<Row>,
     /// Rows that could not be decoded (left out of `rows`).
     pub errors: Vec<RowError>,
+}
+
+/// The longest cell a roster row may have, in characters. Names, addresses and notes are far
+/// shorter; a longer cell is a damaged file or a quote that never closes (it swallows the lines
+/// after it), and keeping it would put megabytes into every letter, form and list.
+pub(crate) const MAX_CELL_CHARS: usize = 2000;
+
+/// The first cell longer than [`MAX_CELL_CHARS`] as a row error.
+fn long_cell(line: usize, cells: &[String]) -> Option<RowError> {
+    cells.iter().enumerate().find_map(|(i, c)| {
+        // Bytes first: a cell of fewer bytes cannot have more characters.
+        let n = if c.len() > MAX_CELL_CHARS {
+            c.chars().count()
+        } else {
+            0
+        };
+        (n > MAX_CELL_CHARS).then(|| RowError {
+            line,
+            reason: format!(
+                "column {} holds {n} characters, more than the {MAX_CELL_CHARS} a roster cell may \
+                 have: the file is damaged or a quote is not closed; the row was skipped",
+                i + 1
+            ),
+        })
+    })
 }
 
 /// Whether the bytes are a zip container (xlsx) rather than text.
@@ -52,6 +76,7 @@ fn read_xlsx(bytes: &[u8]) -> Result<Vec<Table>, ParseError> {
         // The range starts at the first used cell, not at A1: title rows above a blank row and
         // an empty first column must not shift the row numbers people are told about.
         let (row0, col0) = range.start().unwrap_or((0, 0));
+        let mut errors = Vec::new();
         let rows = range
             .rows()
             .enumerate()
@@ -66,11 +91,18 @@ fn read_xlsx(bytes: &[u8]) -> Result<Vec<Table>, ParseError> {
                 }
             })
             .filter(|r| r.cells.iter().any(|c| !c.trim().is_empty()))
+            .filter(|r| match long_cell(r.line, &r.cells) {
+                Some(e) => {
+                    errors.push(e);
+                    false
+                }
+                None => true,
+            })
             .collect();
         tables.push(Table {
             encoding: SourceEncoding::Xlsx,
             rows,
-            errors: Vec::new(),
+            errors,
         });
     }
     Ok(tables)
@@ -103,7 +135,7 @@ fn read_csv(bytes: &[u8]) -> Table {
     let (text, encoding, damaged) = match capsurvey_jptext::decode(bytes) {
         Ok((text, enc)) => (text, enc, false),
         Err(_) => {
-            let (text, enc) = decode_lossy(bytes);
+            let (text, enc) = capsurvey_jptext::decode_lossy(bytes);
             (text, enc, true)
         }
     };
@@ -114,12 +146,20 @@ fn read_csv(bytes: &[u8]) -> Table {
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
+    // The last record: its line, where it starts, and whether a cell spans lines.
+    let mut last = None;
     for result in reader.records() {
         match result {
             Ok(record) => {
+                let start = record.position().map_or(0, |p| p.byte() as usize);
                 let line = record.position().map_or(0, |p| lines.at(p.byte()));
                 let cells: Vec<String> = record.iter().map(str::to_owned).collect();
+                last = Some((line, start, cells.iter().any(|c| c.contains('\n'))));
                 if cells.iter().all(|c| c.trim().is_empty()) {
+                    continue;
+                }
+                if let Some(e) = long_cell(line, &cells) {
+                    errors.push(e);
                     continue;
                 }
                 if damaged && cells.iter().any(|c| c.contains('\u{FFFD}')) {
@@ -138,6 +178,24 @@ fn read_csv(bytes: &[u8]) -> Table {
                 line: e.position().map_or(0, |p| lines.at(p.byte())),
                 reason: format!("cannot read this CSV row ({e}); check its quotes"),
             }),
+        }
+    }
+    // A quote that never closes makes the rest of the file one cell of the last record (the
+    // csv reader takes it without complaint): quotes are balanced in any well-formed record.
+    if let Some((line, start, multiline)) = last {
+        let tail = text.get(start..).unwrap_or_default();
+        if multiline && tail.bytes().filter(|&b| b == b'"').count() % 2 == 1 {
+            rows.retain(|r: &Row| r.line != line);
+            errors.retain(|e: &RowError| e.line != line);
+            let swallowed = tail.trim_matches(['\r', '\n']).matches('\n').count();
+            errors.push(RowError {
+                line,
+                reason: format!(
+                    "a quoted value starts in this row and never ends, so the {swallowed} lines \
+                     after it were not read: the file looks cut off, or a closing quote is \
+                     missing; correct it and import the file again"
+                ),
+            });
         }
     }
     Table {
@@ -174,33 +232,10 @@ impl<'t> Lines<'t> {
     }
 }
 
-/// Decodes in whichever encoding leaves fewer lines broken, marking bad bytes with U+FFFD.
-fn decode_lossy(bytes: &[u8]) -> (String, Encoding) {
-    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
-        return (
-            String::from_utf8_lossy(rest).into_owned(),
-            Encoding::Utf8Bom,
-        );
-    }
-    // Splitting on LF is safe in both: 0x0A is never part of a CP932 or UTF-8 multi-byte character.
-    let (mut bad_utf8, mut bad_sjis) = (0, 0);
-    for line in bytes.split(|&b| b == b'\n') {
-        bad_utf8 += usize::from(std::str::from_utf8(line).is_err());
-        bad_sjis += usize::from(SHIFT_JIS.decode_without_bom_handling(line).1);
-    }
-    if bad_sjis < bad_utf8 {
-        (
-            SHIFT_JIS.decode_without_bom_handling(bytes).0.into_owned(),
-            Encoding::ShiftJis,
-        )
-    } else {
-        (String::from_utf8_lossy(bytes).into_owned(), Encoding::Utf8)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use encoding_rs::SHIFT_JIS;
 
     #[test]
     fn csv_lines_and_blank_rows() {
@@ -230,6 +265,68 @@ mod tests {
             "{}",
             t.errors[0].reason
         );
+    }
+
+    /// UTF-8 with one broken character decodes as Shift_JIS without an error, into mojibake;
+    /// it is read as UTF-8 and only the broken line is lost.
+    #[test]
+    fn damaged_utf8_is_not_read_as_shift_jis() {
+        let mut bytes =
+            "コード,種別,名称\nL001,歯科,医療法人社団　緑風会　みどり歯科医院\nL002,歯科,"
+                .as_bytes()
+                .to_vec();
+        bytes.extend_from_slice(b"\xE3\x81\n");
+        bytes.extend_from_slice("L003,歯科,さくら歯科医院\n".as_bytes());
+        let t = read_csv(&bytes);
+        assert_eq!(t.encoding, SourceEncoding::Text(Encoding::Utf8));
+        assert_eq!(t.rows.len(), 3);
+        assert_eq!(t.rows[2].cells[2], "さくら歯科医院");
+        assert_eq!(t.errors.len(), 1);
+        assert_eq!(t.errors[0].line, 3);
+    }
+
+    #[test]
+    fn an_absurdly_long_cell_is_a_row_error() {
+        let text = format!(
+            "コード,種別,名称\nL001,歯科,{}\nL002,歯科,さくら歯科\n",
+            "あ".repeat(MAX_CELL_CHARS + 1)
+        );
+        let t = read_csv(text.as_bytes());
+        assert_eq!(t.rows.len(), 2);
+        assert_eq!(t.rows[1].cells[0], "L002");
+        assert_eq!(t.errors.len(), 1);
+        assert_eq!(t.errors[0].line, 2);
+        assert!(
+            t.errors[0]
+                .reason
+                .starts_with("column 3 holds 2001 characters"),
+            "{}",
+            t.errors[0].reason
+        );
+        // At the limit it is read.
+        let text = format!("コード,名称\nL001,{}\n", "あ".repeat(MAX_CELL_CHARS));
+        assert!(read_csv(text.as_bytes()).errors.is_empty());
+    }
+
+    #[test]
+    fn a_quote_that_never_closes_is_reported() {
+        let t = read_csv(
+            "コード,名称\nL001,みどり歯科\nL002,\"さくら歯科\nL003,ひかり歯科\nL004,x\n".as_bytes(),
+        );
+        assert_eq!(t.rows.len(), 2, "{:?}", t.rows);
+        assert_eq!(t.errors.len(), 1);
+        assert_eq!(t.errors[0].line, 3);
+        assert!(
+            t.errors[0]
+                .reason
+                .contains("never ends, so the 2 lines after it were not read"),
+            "{}",
+            t.errors[0].reason
+        );
+        // A quoted value with line breaks that does close is fine.
+        let t = read_csv("コード,名称\nL001,\"み\nどり\"\n".as_bytes());
+        assert!(t.errors.is_empty());
+        assert_eq!(t.rows[1].cells[1], "み\nどり");
     }
 
     #[test]
