@@ -4,7 +4,6 @@
 use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
-use capsurvey_jptext::Encoding;
 
 use crate::parse::ParseError;
 use crate::record::{RowError, SourceEncoding};
@@ -235,6 +234,7 @@ impl<'t> Lines<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use capsurvey_jptext::Encoding;
     use encoding_rs::SHIFT_JIS;
 
     #[test]
