@@ -1,0 +1,10 @@
+//! Japanese text: `capsurvey_jptext::decode`, `normalize`, phone and postal keys.
+//! The checks live in `capsurvey_hostile::targets`, shared with the stable mutation run.
+#![no_main]
+
+use capsurvey_hostile::Target;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    Target::Jptext.run(data);
+});

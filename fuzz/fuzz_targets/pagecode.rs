@@ -1,0 +1,10 @@
+//! Page codes: `capsurvey_layout::PageCode::decode`, `from_modules`, `encode` round trips.
+//! The checks live in `capsurvey_hostile::targets`, shared with the stable mutation run.
+#![no_main]
+
+use capsurvey_hostile::Target;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    Target::PageCode.run(data);
+});

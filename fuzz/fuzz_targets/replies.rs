@@ -1,0 +1,10 @@
+//! Reply files: `capsurvey_tabular::ReplyFile` on CSV (two block sizes, compared) or xlsx.
+//! The checks live in `capsurvey_hostile::targets`, shared with the stable mutation run.
+#![no_main]
+
+use capsurvey_hostile::Target;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    Target::Replies.run(data);
+});
