@@ -74,6 +74,13 @@ impl Catalog {
         self.versions.get(&id)
     }
 
+    /// Every version, in id order.
+    pub fn versions(&self) -> impl Iterator<Item = &Arc<Version>> {
+        let mut ids: Vec<&i64> = self.versions.keys().collect();
+        ids.sort();
+        ids.into_iter().map(|id| &self.versions[id])
+    }
+
     /// Whether no survey version is stored.
     pub fn is_empty(&self) -> bool {
         self.versions.is_empty()

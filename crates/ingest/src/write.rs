@@ -27,22 +27,17 @@ pub struct Writer<'a> {
     catalog: &'a Catalog,
     opts: &'a IngestOptions,
     current: Option<Current>,
-    versions: BTreeSet<i64>,
     mailings: BTreeSet<i64>,
-    /// Stored pages of this run: their image and where they belong, for quality-check crops.
-    page_images: HashMap<i64, (String, i64, u32)>,
 }
 
 /// The file being written.
 struct Current {
     txn: DatabaseTransaction,
     record: imported_files::Model,
-    /// Pages and sampling facts to remember only once the file commits.
-    versions: BTreeSet<i64>,
+    /// Mailings to remember only once the file commits.
     mailings: BTreeSet<i64>,
     /// The pages of one reply come together: their mailing and response, looked up once.
     replies: HashMap<i64, (Option<mailings::Model>, Option<responses::Model>)>,
-    page_images: Vec<(i64, (String, i64, u32))>,
 }
 
 /// Why a page could not be stored (the file's transaction is then rolled back).
@@ -75,9 +70,7 @@ impl<'a> Writer<'a> {
             catalog,
             opts,
             current: None,
-            versions: BTreeSet::new(),
             mailings: BTreeSet::new(),
-            page_images: HashMap::new(),
         }
     }
 
@@ -108,10 +101,8 @@ impl<'a> Writer<'a> {
         self.current = Some(Current {
             txn,
             record,
-            versions: BTreeSet::new(),
             mailings: BTreeSet::new(),
             replies: HashMap::new(),
-            page_images: Vec::new(),
         });
         Ok(())
     }
@@ -203,9 +194,7 @@ impl<'a> Writer<'a> {
         .await;
         match result {
             Ok(()) => {
-                self.versions.extend(cur.versions);
                 self.mailings.extend(cur.mailings);
-                self.page_images.extend(cur.page_images);
             }
             Err(e) => {
                 report.outcome = Outcome::Failed {
@@ -403,11 +392,6 @@ impl<'a> Writer<'a> {
             entry.status = "cover".into();
             return Ok(entry);
         };
-        cur.versions.insert(sv);
-        if let Some(img) = &image {
-            cur.page_images
-                .push((page.id, (img.clone(), sv, id.code.page)));
-        }
         let ctx = PageCtx {
             txn,
             version,
@@ -436,21 +420,28 @@ impl<'a> Writer<'a> {
         Ok(entry)
     }
 
-    /// Queues quality checks for the survey versions this run stored answers for; returns how
-    /// many were queued. Each check gets a crop of its question from the stored page image.
+    /// Queues quality checks over every stored survey version (the sample depends only on the
+    /// answers, so this also completes a run that was cut short); returns how many were queued.
+    /// Each check gets a crop of its question from the stored page image.
     pub async fn sample_quality(&self) -> Result<u64, StoreError> {
         let mut queued = 0;
         let mut cache: Option<(String, image::GrayImage)> = None;
-        for &sv in &self.versions {
-            let Some(version) = self.catalog.get(sv) else {
+        for version in self.catalog.versions() {
+            let pages: HashMap<i64, (String, u32)> =
+                capsurvey_store::pages_of_version(self.store.db(), version.id)
+                    .await?
+                    .into_iter()
+                    .filter_map(|p| Some((p.id, (p.image_path?, p.page_number? as u32))))
+                    .collect();
+            if pages.is_empty() {
                 continue;
-            };
+            }
             let tasks = capsurvey_store::review::sample_quality_checks_with(
                 self.store.db(),
-                sv,
+                version.id,
                 self.opts.quality_share,
                 |answer| {
-                    let (image, _, page_no) = self.page_images.get(&answer.scanned_page_id?)?;
+                    let (image, page_no) = pages.get(&answer.scanned_page_id?)?;
                     quality_crop(
                         &self.opts.data_dir,
                         version,

@@ -143,3 +143,16 @@ pub async fn pages_with_mailing<C: ConnectionTrait>(conn: &C) -> Result<Vec<scan
         .all(conn)
         .await?)
 }
+
+/// The identified pages of a survey version, by id.
+pub async fn pages_of_version<C: ConnectionTrait>(
+    conn: &C,
+    survey_version_id: i64,
+) -> Result<Vec<scanned_pages::Model>> {
+    Ok(scanned_pages::Entity::find()
+        .filter(scanned_pages::Column::SurveyVersionId.eq(survey_version_id))
+        .filter(scanned_pages::Column::Status.eq("identified"))
+        .order_by_asc(scanned_pages::Column::Id)
+        .all(conn)
+        .await?)
+}
