@@ -283,3 +283,60 @@ async fn a_killed_csv_import_completes_on_the_next_run() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_ingests_of_the_same_files_at_once_store_every_page_once() {
+    for pg in backends() {
+        let tmp = tempfile::tempdir().unwrap();
+        let reference = prepared(tmp.path(), pg).await;
+        let versions = capsurvey_store::survey_versions(reference.store.db())
+            .await
+            .unwrap();
+        let v = &versions[0];
+        let survey = capsurvey_store::stored_definition(v).unwrap();
+        let layout = capsurvey_forms::form::layout(&survey, &v.content_hash);
+        let mailings = capsurvey_store::mailings_of(reference.store.db(), v.id)
+            .await
+            .unwrap();
+        let replies: Vec<Reply> = mailings
+            .iter()
+            .take(8)
+            .enumerate()
+            .map(|(i, m)| Reply {
+                survey: &survey,
+                layout: &layout,
+                survey_version_id: v.id as u32,
+                mailing_id: m.id as u32,
+                channel: [Channel::FaxStandard, Channel::FaxFine][i % 2],
+                seed: m.id as u64,
+            })
+            .collect();
+        let inbox = tmp.path().join("inbox");
+        write_inbox(&inbox, &replies).unwrap();
+        let args = ["scan", "ingest", inbox.to_str().unwrap()];
+        let data = tmp.path().join("data");
+        complete(&reference.spec, &data, &args);
+        let want = state(&reference.store).await;
+        reference.cleanup().await;
+
+        let db = prepared(tmp.path(), pg).await;
+        let run = || {
+            let mut c = command(&db.spec, &data, &args);
+            c.stdout(Stdio::piped()).stderr(Stdio::piped());
+            c.spawn().unwrap()
+        };
+        let (a, b) = (run(), run());
+        let (ra, rb) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+        for r in [&ra, &rb] {
+            assert!(
+                r.status.success(),
+                "{}: {}{}",
+                db.backend,
+                String::from_utf8_lossy(&r.stdout),
+                String::from_utf8_lossy(&r.stderr)
+            );
+        }
+        assert_eq!(state(&db.store).await, want, "{}", db.backend);
+        db.cleanup().await;
+    }
+}

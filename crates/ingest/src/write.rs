@@ -126,12 +126,17 @@ impl<'a> Writer<'a> {
         page: ProcessedPage,
         report: &mut FileReport,
     ) {
-        if report.failed() {
+        if report.outcome != Outcome::Imported {
             return;
         }
         let t = Instant::now();
         if let Err(e) = self.begin(path, hash, size, report).await {
-            self.abandon(report, e);
+            let e = WriteError::Store(e);
+            if is_unique_violation(&e) {
+                self.lost_race(hash, report).await;
+            } else {
+                self.abandon(report, e);
+            }
             return;
         }
         let mut times = page.times;
@@ -145,13 +150,39 @@ impl<'a> Writer<'a> {
                     report.pages.push(entry);
                 }
             }
+            Err(e) if is_unique_violation(&e) => self.lost_race(hash, report).await,
             Err(e) => self.abandon(report, e),
+        }
+    }
+
+    /// Another ingest stored the same page first (two processes on the same files): this file's
+    /// transaction is rolled back; if the other one recorded the file, it is simply skipped.
+    async fn lost_race(&mut self, hash: &str, report: &mut FileReport) {
+        self.current = None;
+        report.counts = crate::Counts::default();
+        report.imported_file_id = None;
+        match capsurvey_store::imported_file(self.store.db(), FILE_KIND, hash).await {
+            Ok(Some(prev)) => {
+                report.outcome = Outcome::Skipped {
+                    previous_path: format!("{} (by another ingest at the same time)", prev.path),
+                };
+                report.imported_file_id = Some(prev.id);
+            }
+            _ => {
+                report.outcome = Outcome::Failed {
+                    error: format!(
+                        "{}: another ingest was storing the same pages at the same time; \
+                         nothing from this file was stored, run the command again",
+                        report.path
+                    ),
+                };
+            }
         }
     }
 
     /// Commits the file.
     pub async fn finish_file(&mut self, report: &mut FileReport) {
-        if report.failed() {
+        if report.outcome != Outcome::Imported {
             self.current = None;
             return;
         }
@@ -195,6 +226,17 @@ impl<'a> Writer<'a> {
         match result {
             Ok(()) => {
                 self.mailings.extend(cur.mailings);
+            }
+            Err(StoreError::Db(e))
+                if matches!(
+                    e.sql_err(),
+                    Some(capsurvey_store::sea_orm::SqlErr::UniqueConstraintViolation(
+                        _
+                    ))
+                ) =>
+            {
+                let hash = report_hash(report).map(|h| h.0).unwrap_or_default();
+                self.lost_race(&hash, report).await;
             }
             Err(e) => {
                 report.outcome = Outcome::Failed {
@@ -457,6 +499,19 @@ impl<'a> Writer<'a> {
             queued += tasks.len() as u64;
         }
         Ok(queued)
+    }
+}
+
+/// A unique key already taken: another transaction stored the same page or file first.
+fn is_unique_violation(e: &WriteError) -> bool {
+    match e {
+        WriteError::Store(StoreError::Db(db)) => matches!(
+            db.sql_err(),
+            Some(capsurvey_store::sea_orm::SqlErr::UniqueConstraintViolation(
+                _
+            ))
+        ),
+        _ => false,
     }
 }
 
