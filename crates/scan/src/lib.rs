@@ -112,10 +112,10 @@ fn describe(head: &[u8]) -> String {
         "an old Microsoft Office file"
     } else if starts(b"P1") || starts(b"P4") || starts(b"P2") || starts(b"P5") {
         "a Netpbm image"
-    } else if head.iter().all(|&b| b >= 0x20 || b"\r\n\t".contains(&b))
-        && std::str::from_utf8(head).is_ok()
-    {
-        "text"
+    } else if head.iter().all(|&b| b >= 0x20 || b"\r\n\t".contains(&b)) {
+        // UTF-8 or Shift_JIS alike (the head may end inside a character): no control bytes.
+        "text, perhaps a CSV file: reply files are read by `capsurvey replies import`, \
+         facility lists by `capsurvey roster import`"
     } else {
         let hex: Vec<String> = head.iter().take(8).map(|b| format!("{b:02X}")).collect();
         return format!("unrecognised content starting with {}", hex.join(" "));
@@ -295,7 +295,11 @@ mod tests {
         assert_eq!(detect_format(b"junk\n%PDF-1.4"), Some(Format::Pdf));
         assert_eq!(detect_format(b"GIF89a"), None);
         assert_eq!(describe(b"GIF89a"), "a GIF image");
-        assert_eq!(describe(b"hello"), "text");
+        assert!(describe(b"hello").starts_with("text, perhaps a CSV file"));
+        // Shift_JIS, and UTF-8 cut inside a character, are text too.
+        assert!(describe(b"\x83\x52\x81\x5B\x83\x68,").starts_with("text"));
+        assert!(describe(&"コード".as_bytes()[..8]).starts_with("text"));
+        assert!(describe(b"\x83\x52\x00\x01").starts_with("unrecognised content"));
         assert!(describe(&[0, 1, 2]).starts_with("unrecognised content starting with 00 01 02"));
     }
 
