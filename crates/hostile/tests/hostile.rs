@@ -99,6 +99,23 @@ fn empty_file() {
     );
 }
 
+/// A reply CSV or roster dropped among the scans, in either encoding.
+#[test]
+fn text_given_as_a_scan() {
+    for name in ["roster-unclosed-quote.csv", "reply-invalid-sjis.csv"] {
+        let err = capsurvey_scan::open(path(name)).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "{}: not a TIFF, PDF, PNG or JPEG file (text, perhaps a CSV file: reply files are \
+                 read by `capsurvey replies import`, facility lists by `capsurvey roster \
+                 import`): save or export the scan as TIFF, PDF, PNG or JPEG",
+                shown(name)
+            )
+        );
+    }
+}
+
 #[test]
 fn truncated_tiff() {
     let got = pages(&path("truncated-fax.tif")).unwrap();
