@@ -11,11 +11,20 @@
 //!   silently overwritten;
 //! - a person's decision supersedes whatever was there;
 //! - what the machine is unsure of is stored with status `review` and a task, never accepted.
+//!
+//! [`put_answer`] and [`put_for_review`] apply them to one value. Importers that write many
+//! values at once use the same rules in bulk: [`accepted_answers_of`] loads what is accepted,
+//! [`decide`] (the rule [`put_answer`] follows) says what each value does, first values go in
+//! with [`insert_first_answers`] and changes through [`put_answer`]; [`put_for_review_many`]
+//! is [`put_for_review`] for a list.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
 
 use capsurvey_survey::Value;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Set, sea_query::Expr,
 };
 
 use crate::entity::{answers, facilities, mailings, responses, review_tasks};
@@ -88,6 +97,11 @@ fn encode(value: &Option<Value>) -> Option<String> {
     value
         .as_ref()
         .map(|v| serde_json::to_string(v).expect("values serialise"))
+}
+
+/// A value as it is stored (and compared: equal values have equal encodings).
+pub fn encode_value(value: &Option<Value>) -> Option<String> {
+    encode(value)
 }
 
 /// Decodes a stored value.
@@ -202,6 +216,35 @@ pub async fn answer_history<C: ConnectionTrait>(
         .await?)
 }
 
+/// The row of an answer, as every insert writes it (the source is copied only if borrowed).
+fn answer_row(
+    response_id: i64,
+    field_key: &str,
+    value: Option<String>,
+    confidence: Option<f64>,
+    src: Cow<'_, Source>,
+    status: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> answers::ActiveModel {
+    let src = src.into_owned();
+    answers::ActiveModel {
+        response_id: Set(response_id),
+        field_key: Set(field_key.to_owned()),
+        value: Set(value),
+        source_kind: Set(src.kind.as_str().to_owned()),
+        source_ref: Set(src.source_ref),
+        scanned_page_id: Set(src.scanned_page_id),
+        imported_file_id: Set(src.imported_file_id),
+        row_number: Set(src.row_number),
+        person: Set(src.person),
+        confidence: Set(confidence),
+        status: Set(status.to_owned()),
+        superseded_by: Set(None),
+        created_at: Set(at),
+        ..Default::default()
+    }
+}
+
 async fn insert_answer<C: ConnectionTrait>(
     conn: &C,
     response_id: i64,
@@ -211,24 +254,99 @@ async fn insert_answer<C: ConnectionTrait>(
     src: &Source,
     status: &str,
 ) -> Result<answers::Model> {
-    Ok(answers::ActiveModel {
-        response_id: Set(response_id),
-        field_key: Set(field_key.to_owned()),
-        value: Set(encode(value)),
-        source_kind: Set(src.kind.as_str().to_owned()),
-        source_ref: Set(src.source_ref.clone()),
-        scanned_page_id: Set(src.scanned_page_id),
-        imported_file_id: Set(src.imported_file_id),
-        row_number: Set(src.row_number),
-        person: Set(src.person.clone()),
-        confidence: Set(confidence),
-        status: Set(status.to_owned()),
-        superseded_by: Set(None),
-        created_at: Set(now()),
-        ..Default::default()
-    }
+    Ok(answer_row(
+        response_id,
+        field_key,
+        encode(value),
+        confidence,
+        Cow::Borrowed(src),
+        status,
+        now(),
+    )
     .insert(conn)
     .await?)
+}
+
+/// Rows per multi-row INSERT of answers or tasks (13 columns each): as many as the database
+/// takes parameters in one statement (PostgreSQL 65,535; SQLite 32,766, but its statements
+/// get slower to prepare past a thousand rows), so that a large import makes few round trips.
+fn insert_rows<C: ConnectionTrait>(conn: &C) -> usize {
+    match conn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => 5000,
+        _ => 1000,
+    }
+}
+
+/// An answer row to insert with others.
+struct AnswerRow<'a> {
+    response_id: i64,
+    field_key: &'a str,
+    value: Option<String>,
+    confidence: Option<f64>,
+    src: Cow<'a, Source>,
+    status: &'static str,
+}
+
+/// Inserts answers with one multi-row INSERT per [`insert_rows`]; their ids, in order, if
+/// asked for.
+async fn insert_answer_rows<C: ConnectionTrait>(
+    conn: &C,
+    rows: Vec<AnswerRow<'_>>,
+    ids_wanted: bool,
+) -> Result<Vec<i64>> {
+    let at = now();
+    let mut ids = Vec::with_capacity(if ids_wanted { rows.len() } else { 0 });
+    let per = insert_rows(conn);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let part: Vec<AnswerRow<'_>> = rows.by_ref().take(per).collect();
+        let keys: Vec<(i64, &str)> = if ids_wanted {
+            part.iter().map(|r| (r.response_id, r.field_key)).collect()
+        } else {
+            Vec::new()
+        };
+        let models = part.into_iter().map(|r| {
+            answer_row(
+                r.response_id,
+                r.field_key,
+                r.value,
+                r.confidence,
+                r.src,
+                r.status,
+                at,
+            )
+        });
+        if !ids_wanted {
+            answers::Entity::insert_many(models)
+                .exec_without_returning(conn)
+                .await?;
+            continue;
+        }
+        let mut insert = answers::Entity::insert_many(models).into_query();
+        insert.returning(sea_orm::sea_query::Query::returning().columns([
+            answers::Column::Id,
+            answers::Column::ResponseId,
+            answers::Column::FieldKey,
+        ]));
+        let mut got = Vec::with_capacity(keys.len());
+        for r in conn.query_all(&insert).await? {
+            got.push((
+                r.try_get::<i64>("", "id")?,
+                r.try_get::<i64>("", "response_id")?,
+                r.try_get::<String>("", "field_key")?,
+            ));
+        }
+        // Ids are given in the order of the VALUES (both databases number the rows as they
+        // insert them), though RETURNING need not list them in that order.
+        got.sort_unstable_by_key(|g| g.0);
+        if got.len() != keys.len() || got.iter().zip(&keys).any(|(g, k)| g.1 != k.0 || g.2 != k.1) {
+            return Err(StoreError::Corrupt(
+                "inserted answers came back in another order than they were written".into(),
+            ));
+        }
+        ids.extend(got.into_iter().map(|g| g.0));
+    }
+    Ok(ids)
 }
 
 async fn supersede<C: ConnectionTrait>(conn: &C, old: answers::Model, new_id: i64) -> Result<()> {
@@ -236,6 +354,163 @@ async fn supersede<C: ConnectionTrait>(conn: &C, old: answers::Model, new_id: i6
     a.status = Set("superseded".into());
     a.superseded_by = Set(Some(new_id));
     a.update(conn).await?;
+    Ok(())
+}
+
+/// The accepted answer of a field, as the rules in the module docs look at it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    /// The answer.
+    pub id: i64,
+    /// Its value, encoded as stored ([`encode_value`]).
+    pub value: Option<String>,
+    /// Its channel (`None` for a name this version does not know).
+    pub source_kind: Option<SourceKind>,
+    /// The page it was read from.
+    pub scanned_page_id: Option<i64>,
+}
+
+impl From<&answers::Model> for Accepted {
+    fn from(a: &answers::Model) -> Accepted {
+        Accepted {
+            id: a.id,
+            value: a.value.clone(),
+            source_kind: source_kind_named(&a.source_kind),
+            scanned_page_id: a.scanned_page_id,
+        }
+    }
+}
+
+fn source_kind_named(name: &str) -> Option<SourceKind> {
+    [SourceKind::Scan, SourceKind::Csv, SourceKind::Person]
+        .into_iter()
+        .find(|k| k.as_str() == name)
+}
+
+/// What a new value does to the accepted one of its field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Nothing is accepted yet: the value is accepted.
+    Insert,
+    /// The same value is accepted already (this answer): nothing changes.
+    Unchanged(i64),
+    /// A newer value from the same channel, or a person's: it replaces this answer.
+    Supersede(i64),
+    /// A different value from another channel or another copy of a page: kept for review
+    /// beside this answer.
+    Conflict(i64),
+}
+
+/// The rules of [`put_answer`] (module docs), without the database: what a value (encoded with
+/// [`encode_value`]) from `src` does to the accepted answer of its field.
+///
+/// [`put_answer`] decides with this; importers that write many values at once decide with it
+/// too, on accepted answers loaded together ([`accepted_answers_of`]), and store first values
+/// with [`insert_first_answers`].
+pub fn decide(current: Option<&Accepted>, value: Option<&str>, src: &Source) -> Decision {
+    let Some(current) = current else {
+        return Decision::Insert;
+    };
+    if current.value.as_deref() == value {
+        return Decision::Unchanged(current.id);
+    }
+    // A newer CSV replaces an older one; but two different faxes of the same page are two copies,
+    // and which one is right is for a person to say.
+    let same_channel = current.source_kind == Some(src.kind)
+        && !(src.kind == SourceKind::Scan && current.scanned_page_id != src.scanned_page_id);
+    if same_channel || src.kind == SourceKind::Person {
+        Decision::Supersede(current.id)
+    } else {
+        Decision::Conflict(current.id)
+    }
+}
+
+/// id, response, field key, value, source kind, page: what [`accepted_answers_of`] reads.
+type AcceptedColumns = (i64, i64, String, Option<String>, String, Option<i64>);
+
+/// Response ids per query: far below both databases' limits on parameters.
+const LOOKUP_IDS: usize = 1000;
+
+/// The accepted answers of several responses at once, as [`accepted_answer`] gives them one by
+/// one: (response, field key) → the newest accepted answer.
+pub async fn accepted_answers_of<C: ConnectionTrait>(
+    conn: &C,
+    response_ids: &[i64],
+) -> Result<HashMap<(i64, String), Accepted>> {
+    let mut out: HashMap<(i64, String), Accepted> = HashMap::new();
+    for ids in response_ids.chunks(LOOKUP_IDS) {
+        // Only what the rules look at: a large import loads hundreds of thousands of these.
+        let found: Vec<AcceptedColumns> = answers::Entity::find()
+            .select_only()
+            .columns([
+                answers::Column::Id,
+                answers::Column::ResponseId,
+                answers::Column::FieldKey,
+                answers::Column::Value,
+                answers::Column::SourceKind,
+                answers::Column::ScannedPageId,
+            ])
+            .filter(answers::Column::ResponseId.is_in(ids.iter().copied()))
+            .filter(answers::Column::Status.eq("accepted"))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        for (id, response_id, field_key, value, source_kind, scanned_page_id) in found {
+            let accepted = Accepted {
+                id,
+                value,
+                source_kind: source_kind_named(&source_kind),
+                scanned_page_id,
+            };
+            match out.entry((response_id, field_key)) {
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    if o.get().id < accepted.id {
+                        o.insert(accepted);
+                    }
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(accepted);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A value to store as the first of its field ([`insert_first_answers`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FirstAnswer<'a> {
+    /// The response.
+    pub response_id: i64,
+    /// The field.
+    pub field_key: &'a str,
+    /// The value, encoded with [`encode_value`].
+    pub value: Option<String>,
+    /// How sure the machine is.
+    pub confidence: Option<f64>,
+    /// Where it came from.
+    pub src: Source,
+}
+
+/// Stores values that [`decide`] said to accept as the first of their fields
+/// ([`Decision::Insert`]), with multi-row INSERTs: what [`put_answer`] does for each, in one
+/// statement per few thousand.
+pub async fn insert_first_answers<C: ConnectionTrait>(
+    conn: &C,
+    answers: Vec<FirstAnswer<'_>>,
+) -> Result<()> {
+    let rows = answers
+        .into_iter()
+        .map(|a| AnswerRow {
+            response_id: a.response_id,
+            field_key: a.field_key,
+            value: a.value,
+            confidence: a.confidence,
+            src: Cow::Owned(a.src),
+            status: "accepted",
+        })
+        .collect();
+    insert_answer_rows(conn, rows, false).await?;
     Ok(())
 }
 
@@ -251,27 +526,30 @@ pub async fn put_answer<C: ConnectionTrait>(
     actor: &str,
 ) -> Result<Put> {
     let current = accepted_answer(conn, response.id, field_key).await?;
-    let Some(current) = current else {
-        let a = insert_answer(
-            conn,
-            response.id,
-            field_key,
-            &value,
-            confidence,
-            src,
-            "accepted",
-        )
-        .await?;
-        return Ok(Put::Inserted(a.id));
+    let decision = decide(
+        current.as_ref().map(Accepted::from).as_ref(),
+        encode(&value).as_deref(),
+        src,
+    );
+    let current = match (decision, current) {
+        (Decision::Unchanged(id), _) => return Ok(Put::Unchanged(id)),
+        (Decision::Supersede(_) | Decision::Conflict(_), Some(current)) => current,
+        // Decision::Insert: nothing is accepted yet.
+        _ => {
+            let a = insert_answer(
+                conn,
+                response.id,
+                field_key,
+                &value,
+                confidence,
+                src,
+                "accepted",
+            )
+            .await?;
+            return Ok(Put::Inserted(a.id));
+        }
     };
-    if current.value == encode(&value) {
-        return Ok(Put::Unchanged(current.id));
-    }
-    // A newer CSV replaces an older one; but two different faxes of the same page are two copies,
-    // and which one is right is for a person to say.
-    let same_channel = current.source_kind == src.kind.as_str()
-        && !(src.kind == SourceKind::Scan && current.scanned_page_id != src.scanned_page_id);
-    if same_channel || src.kind == SourceKind::Person {
+    if let Decision::Supersede(_) = decision {
         let new = insert_answer(
             conn,
             response.id,
@@ -343,29 +621,116 @@ pub async fn put_for_review<C: ConnectionTrait>(
     guess: Option<Value>,
     confidence: Option<f64>,
     src: &Source,
-    mut task: NewTask,
+    task: NewTask,
 ) -> Result<(review_tasks::Model, bool)> {
-    if let Some(existing) = review_tasks::Entity::find()
-        .filter(review_tasks::Column::DedupKey.eq(task.dedup_key.as_str()))
-        .one(conn)
-        .await?
-    {
-        return Ok((existing, false));
-    }
-    let a = insert_answer(
+    let mut done = put_for_review_many(
         conn,
-        response.id,
-        field_key,
-        &guess,
-        confidence,
-        src,
-        "review",
+        vec![ForReview {
+            response,
+            field_key,
+            guess,
+            confidence,
+            src,
+            task,
+        }],
     )
     .await?;
-    task.answer_id = Some(a.id);
-    task.response_id = Some(response.id);
-    task.field_key = Some(field_key.to_owned());
-    open_task(conn, task).await
+    done.pop()
+        .ok_or_else(|| StoreError::Corrupt("no task was written".into()))
+}
+
+/// One value for [`put_for_review_many`]: what [`put_for_review`] takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForReview<'a> {
+    /// The response.
+    pub response: &'a responses::Model,
+    /// The field.
+    pub field_key: &'a str,
+    /// The machine's guess, if any.
+    pub guess: Option<Value>,
+    /// How sure it is.
+    pub confidence: Option<f64>,
+    /// Where it came from.
+    pub src: &'a Source,
+    /// The task to queue (its answer, response and field are filled in).
+    pub task: NewTask,
+}
+
+/// [`put_for_review`] for many values at once, with the same result as calling it for each in
+/// order: a value whose task (by `dedup_key`) exists, in the database or earlier in the list,
+/// stores nothing and gets that task; the others are stored as `review` with a new task. Tasks
+/// are looked up with one query per thousand values and answers and tasks inserted with
+/// multi-row INSERTs. Returns per value its task and whether it is new.
+pub async fn put_for_review_many<C: ConnectionTrait>(
+    conn: &C,
+    items: Vec<ForReview<'_>>,
+) -> Result<Vec<(review_tasks::Model, bool)>> {
+    let mut existing: HashMap<String, review_tasks::Model> = HashMap::new();
+    let keys: Vec<&str> = items.iter().map(|i| i.task.dedup_key.as_str()).collect();
+    for part in keys.chunks(LOOKUP_IDS) {
+        for t in review_tasks::Entity::find()
+            .filter(review_tasks::Column::DedupKey.is_in(part.iter().copied()))
+            .all(conn)
+            .await?
+        {
+            existing.insert(t.dedup_key.clone(), t);
+        }
+    }
+    // Which values get a new task: the first with each key not in the database.
+    let mut first_new: HashMap<&str, usize> = HashMap::new();
+    let mut new: Vec<usize> = Vec::new();
+    for (i, key) in keys.iter().enumerate() {
+        if !existing.contains_key(*key) && !first_new.contains_key(key) {
+            first_new.insert(key, i);
+            new.push(i);
+        }
+    }
+    let rows = new
+        .iter()
+        .map(|&i| {
+            let it = &items[i];
+            AnswerRow {
+                response_id: it.response.id,
+                field_key: it.field_key,
+                value: encode(&it.guess),
+                confidence: it.confidence,
+                src: Cow::Borrowed(it.src),
+                status: "review",
+            }
+        })
+        .collect();
+    let answer_ids = insert_answer_rows(conn, rows, true).await?;
+    let at = now();
+    let mut created: HashMap<String, review_tasks::Model> = HashMap::new();
+    let per = insert_rows(conn);
+    for part in new.chunks(per).zip(answer_ids.chunks(per)) {
+        let models = part.0.iter().zip(part.1).map(|(&i, &answer)| {
+            let it = &items[i];
+            let mut task = it.task.clone();
+            task.answer_id = Some(answer);
+            task.response_id = Some(it.response.id);
+            task.field_key = Some(it.field_key.to_owned());
+            task_row(task, at)
+        });
+        let mut insert = review_tasks::Entity::insert_many(models).into_query();
+        insert.returning_all();
+        for r in conn.query_all(&insert).await? {
+            let t = review_tasks::Model::from_query_result(&r, "")?;
+            created.insert(t.dedup_key.clone(), t);
+        }
+    }
+    keys.iter()
+        .enumerate()
+        .map(|(i, key)| {
+            if let Some(t) = existing.get(*key) {
+                return Ok((t.clone(), false));
+            }
+            let t = created
+                .get(*key)
+                .ok_or_else(|| StoreError::Corrupt(format!("task {key} was not written")))?;
+            Ok((t.clone(), first_new.get(key) == Some(&i)))
+        })
+        .collect()
 }
 
 /// Kinds of review task.
@@ -432,7 +797,13 @@ pub async fn open_task<C: ConnectionTrait>(
     {
         return Ok((existing, false));
     }
-    let m = review_tasks::ActiveModel {
+    let m = task_row(t, now()).insert(conn).await?;
+    Ok((m, true))
+}
+
+/// The row of a new task, as every insert writes it.
+fn task_row(t: NewTask, at: chrono::DateTime<chrono::Utc>) -> review_tasks::ActiveModel {
+    review_tasks::ActiveModel {
         kind: Set(t.kind.as_str().to_owned()),
         survey_version_id: Set(t.survey_version_id),
         response_id: Set(t.response_id),
@@ -445,12 +816,9 @@ pub async fn open_task<C: ConnectionTrait>(
         resolved_by: Set(None),
         resolved_at: Set(None),
         dedup_key: Set(t.dedup_key),
-        created_at: Set(now()),
+        created_at: Set(at),
         ..Default::default()
     }
-    .insert(conn)
-    .await?;
-    Ok((m, true))
 }
 
 /// Open tasks, oldest first.

@@ -23,25 +23,28 @@
 //! memory stays bounded however large the files are.
 //!
 //! Speed: the rules need the accepted value of each field. Rather than asking per answer, the
-//! writer loads the accepted answers of a batch of rows at once, inserts first values in bulk,
-//! and calls the store's `put_answer` only where a value changes (supersede or conflict), so the
-//! rules stay in one place.
+//! writer loads the accepted answers of a batch of rows at once (none for responses this import
+//! created and has not written to yet), decides with the store's `decide` (the rules of
+//! `put_answer`), inserts first values and values for review in bulk, and calls `put_answer`
+//! only where a value changes (supersede or conflict), so the rules stay in one place. The
+//! responses of the survey version are loaded once per file.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use capsurvey_store::entity::{answers, facilities, mailings, responses, survey_versions};
+use capsurvey_store::entity::{facilities, mailings, responses, survey_versions};
 use capsurvey_store::sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-    TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    FromQueryResult, QueryFilter, QueryTrait, TransactionTrait,
 };
 use capsurvey_store::{
-    NewTask, Put, Source, SourceKind, Store, StoreError, TaskKind, audit, imported_file, now,
-    put_answer, put_for_review, record_imported_file, register_survey, set_import_summary,
+    Accepted, Decision, FirstAnswer, ForReview, NewTask, Put, Source, SourceKind, Store,
+    StoreError, TaskKind, accepted_answers_of, audit, decide, encode_value, imported_file,
+    insert_first_answers, now, put_answer, put_for_review_many, record_imported_file,
+    register_survey, set_import_summary,
 };
-use capsurvey_survey::Value;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -432,7 +435,8 @@ async fn write_file(
         actor: &opts.actor,
         facilities: HashMap::new(),
         forms: HashMap::new(),
-        responses: HashMap::new(),
+        responses: None,
+        fresh: HashSet::new(),
         field_index: plan
             .index
             .fields
@@ -478,20 +482,12 @@ async fn write_file(
 }
 
 /// Rows looked up and written together.
-const BATCH_ROWS: usize = 256;
-/// Rows per multi-row INSERT (13 columns each stays far below SQLite's and PostgreSQL's limits).
-const INSERT_ROWS: usize = 1000;
+const BATCH_ROWS: usize = 1000;
 
 #[derive(Clone, Copy)]
 struct FacilityRef {
     id: i64,
     mailing: Option<i64>,
-}
-
-/// The accepted answer of a field, as the rules need it.
-struct Current {
-    value: Option<String>,
-    kind: SourceKind,
 }
 
 struct Writer<'a> {
@@ -505,26 +501,16 @@ struct Writer<'a> {
     facilities: HashMap<String, Option<(i64, String)>>,
     /// Form code → mailing, or None if unknown.
     forms: HashMap<String, Option<mailings::Model>>,
-    /// Facility id → its response to this survey version.
-    responses: HashMap<i64, responses::Model>,
+    /// Facility id → its response to this survey version (all of them, loaded at the first
+    /// batch).
+    responses: Option<HashMap<i64, responses::Model>>,
+    /// Responses this import created that no batch has written to yet: they have no answers to
+    /// look up.
+    fresh: HashSet<i64>,
     field_index: HashMap<String, u16>,
     /// Rows not stored, reported in file order at the end.
     errors: Vec<RowError>,
     report: &'a mut FileReport,
-}
-
-fn encode(v: &Option<Value>) -> Option<String> {
-    // Exactly as the store encodes values, so equal values compare equal.
-    v.as_ref()
-        .map(|v| serde_json::to_string(v).expect("values serialise"))
-}
-
-fn source_kind(s: &str) -> SourceKind {
-    match s {
-        "scan" => SourceKind::Scan,
-        "person" => SourceKind::Person,
-        _ => SourceKind::Csv,
-    }
 }
 
 impl Writer<'_> {
@@ -658,51 +644,44 @@ impl Writer<'_> {
         }
     }
 
+    /// Makes sure every facility of `refs` has its response (created on first use).
     async fn load_responses(&mut self, refs: &[FacilityRef]) -> Result<(), Abandon> {
-        let mut missing: Vec<i64> = refs
-            .iter()
-            .map(|r| r.id)
-            .filter(|id| !self.responses.contains_key(id))
-            .collect();
-        missing.sort_unstable();
-        missing.dedup();
-        if missing.is_empty() {
-            return Ok(());
-        }
-        let find = |ids: Vec<i64>| {
-            responses::Entity::find()
+        if self.responses.is_none() {
+            // One query for the whole version: asking per batch for the responses of some
+            // facilities costs a scan of them all each time on PostgreSQL, whose plan for a
+            // long IN list does not use the index while the table has no statistics yet.
+            let all = responses::Entity::find()
                 .filter(responses::Column::SurveyVersionId.eq(self.version.id))
-                .filter(responses::Column::FacilityId.is_in(ids))
                 .all(self.txn)
-        };
-        for r in find(missing.clone()).await? {
-            self.responses.insert(r.facility_id, r);
+                .await?;
+            self.responses = Some(all.into_iter().map(|r| (r.facility_id, r)).collect());
         }
-        let new: Vec<i64> = missing
-            .into_iter()
-            .filter(|id| !self.responses.contains_key(id))
-            .collect();
+        let known = self.responses.as_mut().expect("loaded above");
+        let mut new: Vec<FacilityRef> = Vec::new();
+        for r in refs {
+            if !known.contains_key(&r.id) && !new.iter().any(|n| n.id == r.id) {
+                new.push(*r);
+            }
+        }
         if new.is_empty() {
             return Ok(());
         }
         let t = now();
-        let models = new.iter().map(|&fid| {
-            let mailing = refs.iter().find(|r| r.id == fid).and_then(|r| r.mailing);
-            responses::ActiveModel {
-                survey_version_id: Set(self.version.id),
-                facility_id: Set(fid),
-                mailing_id: Set(mailing),
-                status: Set("partial".into()),
-                created_at: Set(t),
-                updated_at: Set(t),
-                ..Default::default()
-            }
+        let models = new.iter().map(|f| responses::ActiveModel {
+            survey_version_id: Set(self.version.id),
+            facility_id: Set(f.id),
+            mailing_id: Set(f.mailing),
+            status: Set("partial".into()),
+            created_at: Set(t),
+            updated_at: Set(t),
+            ..Default::default()
         });
-        responses::Entity::insert_many(models)
-            .exec_without_returning(self.txn)
-            .await?;
-        for r in find(new).await? {
-            self.responses.insert(r.facility_id, r);
+        let mut insert = responses::Entity::insert_many(models).into_query();
+        insert.returning_all();
+        for row in self.txn.query_all(&insert).await? {
+            let r = responses::Model::from_query_result(&row, "")?;
+            self.fresh.insert(r.id);
+            known.insert(r.facility_id, r);
         }
         Ok(())
     }
@@ -724,49 +703,36 @@ impl Writer<'_> {
         }
         let refs: Vec<FacilityRef> = ok.iter().map(|(_, f)| *f).collect();
         self.load_responses(&refs).await?;
+        let responses = self.responses.as_ref().expect("loaded");
         let response_ids: Vec<i64> = {
-            let mut v: Vec<i64> = refs.iter().map(|f| self.responses[&f.id].id).collect();
+            let mut v: Vec<i64> = refs.iter().map(|f| responses[&f.id].id).collect();
             v.sort_unstable();
             v.dedup();
             v
         };
-        let mut current: HashMap<(i64, u16), (i64, Current)> = HashMap::new();
-        if !response_ids.is_empty() {
-            let stored = answers::Entity::find()
-                .filter(answers::Column::ResponseId.is_in(response_ids))
-                .filter(answers::Column::Status.eq("accepted"))
-                .all(self.txn)
-                .await?;
-            for a in stored {
-                let Some(&f) = self.field_index.get(&a.field_key) else {
-                    continue;
-                };
-                // Like `accepted_answer`: the newest accepted row counts.
-                let entry = current.entry((a.response_id, f));
-                let newer = match &entry {
-                    std::collections::hash_map::Entry::Occupied(o) => o.get().0 < a.id,
-                    std::collections::hash_map::Entry::Vacant(_) => true,
-                };
-                if newer {
-                    let c = Current {
-                        value: a.value,
-                        kind: source_kind(&a.source_kind),
-                    };
-                    match entry {
-                        std::collections::hash_map::Entry::Occupied(mut o) => {
-                            o.insert((a.id, c));
-                        }
-                        std::collections::hash_map::Entry::Vacant(v) => {
-                            v.insert((a.id, c));
-                        }
-                    }
+        // The accepted answers of these responses, by (response, field index).
+        let lookup: Vec<i64> = response_ids
+            .iter()
+            .copied()
+            .filter(|id| !self.fresh.contains(id))
+            .collect();
+        let mut current: HashMap<(i64, u16), Accepted> = HashMap::new();
+        if !lookup.is_empty() {
+            for ((response, key), a) in accepted_answers_of(self.txn, &lookup).await? {
+                if let Some(&f) = self.field_index.get(&key) {
+                    current.insert((response, f), a);
                 }
             }
         }
-        let mut inserts: Vec<answers::ActiveModel> = Vec::new();
-        let t = now();
+        for id in &response_ids {
+            self.fresh.remove(id);
+        }
+        // First values, written together before anything reads the database again.
+        let mut inserts: Vec<FirstAnswer<'_>> = Vec::new();
+        // Misfits, queued for review together at the end.
+        let mut reviews: Vec<(i64, &str, Source, NewTask)> = Vec::new();
         for (row, f) in ok {
-            let response = self.responses[&f.id].clone();
+            let response = &self.responses.as_ref().expect("loaded")[&f.id];
             for answer in &row.answers {
                 let key = self.plan.field_key(answer.field as usize);
                 let value = self.plan.value(&row, answer);
@@ -782,87 +748,8 @@ impl Writer<'_> {
                     row_number: Some(row.pos.row as i64),
                     person: None,
                 };
-                match value {
-                    Ok(value) => {
-                        let encoded = encode(&value);
-                        let slot = (response.id, answer.field);
-                        match current.get(&slot) {
-                            None => {
-                                inserts.push(answers::ActiveModel {
-                                    response_id: Set(response.id),
-                                    field_key: Set(key.to_owned()),
-                                    value: Set(encoded.clone()),
-                                    source_kind: Set(SourceKind::Csv.as_str().to_owned()),
-                                    source_ref: Set(src.source_ref),
-                                    scanned_page_id: Set(None),
-                                    imported_file_id: Set(Some(self.file_id)),
-                                    row_number: Set(src.row_number),
-                                    person: Set(None),
-                                    confidence: Set(None),
-                                    status: Set("accepted".into()),
-                                    superseded_by: Set(None),
-                                    created_at: Set(t),
-                                    ..Default::default()
-                                });
-                                current.insert(
-                                    slot,
-                                    (
-                                        i64::MAX,
-                                        Current {
-                                            value: encoded,
-                                            kind: SourceKind::Csv,
-                                        },
-                                    ),
-                                );
-                                self.report.answers.inserted += 1;
-                            }
-                            Some((_, cur)) if cur.value == encoded => {
-                                self.report.answers.unchanged += 1;
-                            }
-                            Some((_, cur)) if encoded.is_none() && cur.kind != SourceKind::Csv => {
-                                self.report.answers.blank_kept_other += 1;
-                            }
-                            Some(_) => {
-                                // A change: the store's rules decide (supersede or conflict).
-                                // They read the database, so earlier inserts go in first.
-                                flush(self.txn, &mut inserts).await?;
-                                let put = put_answer(
-                                    self.txn, &response, key, value, None, &src, self.actor,
-                                )
-                                .await?;
-                                match put {
-                                    Put::Inserted(id) => {
-                                        self.report.answers.inserted += 1;
-                                        current.insert(
-                                            slot,
-                                            (
-                                                id,
-                                                Current {
-                                                    value: encoded,
-                                                    kind: SourceKind::Csv,
-                                                },
-                                            ),
-                                        );
-                                    }
-                                    Put::Unchanged(_) => self.report.answers.unchanged += 1,
-                                    Put::Superseded { new, .. } => {
-                                        self.report.answers.superseded += 1;
-                                        current.insert(
-                                            slot,
-                                            (
-                                                new,
-                                                Current {
-                                                    value: encoded,
-                                                    kind: SourceKind::Csv,
-                                                },
-                                            ),
-                                        );
-                                    }
-                                    Put::Conflict { .. } => self.report.answers.conflicts += 1,
-                                }
-                            }
-                        }
-                    }
+                let value = match value {
+                    Ok(value) => value,
                     Err(problem) => {
                         let payload = serde_json::json!({
                             "raw": problem.raw,
@@ -888,28 +775,101 @@ impl Writer<'_> {
                                 &hex::encode(Sha256::digest(problem.raw.as_bytes()))[..16]
                             ),
                         };
-                        put_for_review(self.txn, &response, key, None, None, &src, task).await?;
+                        reviews.push((f.id, key, src, task));
                         self.report.answers.sent_to_review += 1;
+                        continue;
+                    }
+                };
+                let encoded = encode_value(&value);
+                let slot = (response.id, answer.field);
+                let cur = current.get(&slot);
+                match decide(cur, encoded.as_deref(), &src) {
+                    Decision::Insert => {
+                        current.insert(
+                            slot,
+                            Accepted {
+                                // Known once inserted; the rules look at the value and channel.
+                                id: 0,
+                                value: encoded.clone(),
+                                source_kind: Some(SourceKind::Csv),
+                                scanned_page_id: None,
+                            },
+                        );
+                        inserts.push(FirstAnswer {
+                            response_id: response.id,
+                            field_key: key,
+                            value: encoded,
+                            confidence: None,
+                            src,
+                        });
+                        self.report.answers.inserted += 1;
+                    }
+                    Decision::Unchanged(_) => self.report.answers.unchanged += 1,
+                    // A blank cell does not contradict another channel's answer.
+                    _ if encoded.is_none()
+                        && cur.is_some_and(|c| {
+                            c.source_kind.is_some_and(|k| k != SourceKind::Csv)
+                        }) =>
+                    {
+                        self.report.answers.blank_kept_other += 1;
+                    }
+                    Decision::Supersede(_) | Decision::Conflict(_) => {
+                        // A change: the store writes it (supersede or conflict), reading the
+                        // database, so earlier first values go in first.
+                        flush(self.txn, &mut inserts).await?;
+                        let put =
+                            put_answer(self.txn, response, key, value, None, &src, self.actor)
+                                .await?;
+                        let accepted = |id| Accepted {
+                            id,
+                            value: encoded.clone(),
+                            source_kind: Some(SourceKind::Csv),
+                            scanned_page_id: None,
+                        };
+                        match put {
+                            Put::Inserted(id) => {
+                                self.report.answers.inserted += 1;
+                                current.insert(slot, accepted(id));
+                            }
+                            Put::Unchanged(_) => self.report.answers.unchanged += 1,
+                            Put::Superseded { new, .. } => {
+                                self.report.answers.superseded += 1;
+                                current.insert(slot, accepted(new));
+                            }
+                            Put::Conflict { .. } => self.report.answers.conflicts += 1,
+                        }
                     }
                 }
             }
             self.report.rows_stored += 1;
         }
         flush(self.txn, &mut inserts).await?;
+        if !reviews.is_empty() {
+            let responses = self.responses.as_ref().expect("loaded");
+            let items = reviews
+                .iter()
+                .map(|(facility, key, src, task)| ForReview {
+                    response: &responses[facility],
+                    field_key: key,
+                    guess: None,
+                    confidence: None,
+                    src,
+                    task: task.clone(),
+                })
+                .collect();
+            put_for_review_many(self.txn, items).await?;
+        }
         Ok(())
     }
 }
 
+/// Writes the first values gathered so far.
 async fn flush(
     txn: &DatabaseTransaction,
-    inserts: &mut Vec<answers::ActiveModel>,
+    inserts: &mut Vec<FirstAnswer<'_>>,
 ) -> Result<(), Abandon> {
-    while !inserts.is_empty() {
-        let rest = inserts.split_off(inserts.len().min(INSERT_ROWS));
-        let batch = std::mem::replace(inserts, rest);
-        answers::Entity::insert_many(batch)
-            .exec_without_returning(txn)
-            .await?;
+    if !inserts.is_empty() {
+        insert_first_answers(txn, std::mem::take(inserts)).await?;
     }
     Ok(())
 }

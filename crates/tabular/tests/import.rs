@@ -681,3 +681,55 @@ async fn a_file_that_fails_leaves_nothing_and_others_go_on() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_facility_twice_in_one_file_is_read_in_order_whatever_the_batches() {
+    // Rows of one file are written in batches; the second row of a facility must see what the
+    // first stored, whether they share a batch or not (a block of a few bytes makes every row a
+    // batch of its own), and a misfit given twice is queued once.
+    for block in [None, Some(64)] {
+        each_backend(|db: TestDb| async move {
+            let conn = db.store.db();
+            let roster = load_roster(conn).await;
+            let (a, b) = (dental_code(&roster, 0), dental_code(&roster, 1));
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("twice.csv");
+            std::fs::write(
+                &path,
+                format!(
+                    "facility_code,q01a,q03,q04.full,q04.part\n\
+                     {a},{name},1,5,2000\n{b},{name},2,3,\n{a},{name},2,5,2000\n",
+                    name = "みどり歯科医院".repeat(4)
+                ),
+            )
+            .unwrap();
+            let mut opts = ImportOptions::new("test");
+            opts.read.block_bytes = block;
+            let reports = import_files(&db.store, catalog(), &[path], &opts, &mut |_| {}).await;
+            let r = &reports[0];
+            assert_eq!(r.outcome, Outcome::Imported, "{r:?}");
+            assert_eq!(r.rows_stored, 3);
+            let c = r.answers;
+            assert_eq!(
+                (c.inserted, c.superseded, c.unchanged, c.sent_to_review),
+                (7, 1, 2, 2),
+                "{block:?} {}: {c:?}",
+                db.backend
+            );
+            assert_eq!(
+                accepted(conn, &a, "q03").await,
+                Some(Value::Choice("2".into()))
+            );
+            let resp = response_of(conn, &a).await;
+            let hist = answer_history(conn, resp.id, "q03").await.unwrap();
+            assert_eq!(
+                hist.iter().map(|h| h.status.as_str()).collect::<Vec<_>>(),
+                ["superseded", "accepted"]
+            );
+            let tasks = review_tasks::Entity::find().all(conn).await.unwrap();
+            assert_eq!(tasks.len(), 1, "the same misfit of the same facility, once");
+            db
+        })
+        .await;
+    }
+}
