@@ -250,6 +250,8 @@ struct Block {
     enc: Enc,
     /// The file's last block and it does not end with a line break.
     unterminated: bool,
+    /// Line breaks in it: at most this many records, plus one.
+    newlines: u64,
 }
 
 /// What a quote-aware scan of a buffer found.
@@ -605,6 +607,7 @@ impl CsvBody {
             let bytes = std::mem::replace(&mut self.buf, rest);
             self.enc = self.check_encoding(&bytes)?;
             let block = Block {
+                newlines,
                 unterminated: last && !bytes.ends_with(b"\n"),
                 bytes,
                 line: self.line,
@@ -712,8 +715,8 @@ fn parse_text(plan: &Plan, b: &Block, delim: u8) -> Result<Chunk, FileError> {
     let text = decode_block(&b.bytes, b.enc, b.line)?;
     let mut chunk = Chunk {
         bytes: b.bytes.len() as u64,
-        // About one row per 100 bytes: avoids regrowing a large vector many times.
-        rows: Vec::with_capacity(b.bytes.len() / 100 + 16),
+        // At most a row per line.
+        rows: Vec::with_capacity(b.newlines as usize + 1),
         ..Chunk::default()
     };
     let mut fields = Fields::new(&text, delim);

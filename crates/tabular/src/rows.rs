@@ -82,7 +82,7 @@ impl Memo {
     }
 
     /// Where the conversion of `raw` for output `out` is, or would go.
-    #[inline]
+    #[inline(always)]
     fn find(&self, out: usize, raw: &str) -> Lookup<'_> {
         let b = raw.as_bytes();
         if b.len() > MEMO_MAX_KEY {
@@ -415,8 +415,16 @@ impl Plan {
             let value = match &out.source {
                 Source::Cell(c) => {
                     let raw = cells.cell(*c);
-                    // Text lives in the row's buffer: converted for every row.
-                    let lookup = if spec.kind == capsurvey_survey::FieldKind::Text {
+                    // Counts in range are quicker to read than to look up; text lives in the
+                    // row's buffer and is converted for every row.
+                    let quick = if maps.is_empty() {
+                        spec.in_range_count(raw)
+                    } else {
+                        None
+                    };
+                    let lookup = if let Some(cell) = quick {
+                        Lookup::Cell(cell)
+                    } else if spec.kind == capsurvey_survey::FieldKind::Text {
                         Lookup::Never
                     } else {
                         memo.find(o, raw)

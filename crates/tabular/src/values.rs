@@ -295,15 +295,12 @@ impl FieldSpec {
             return Ok(Cell::Blank);
         }
         if values.is_empty() {
+            if let Some(cell) = self.in_range_count(t) {
+                return Ok(cell);
+            }
             if let (FieldKind::Count | FieldKind::Decimal, Some(n)) =
                 (self.kind, text::quick_int(t))
             {
-                if self.kind == FieldKind::Count
-                    && n >= self.int_range.0
-                    && self.int_range.1.is_none_or(|m| n <= m)
-                {
-                    return Ok(Cell::Int(n));
-                }
                 let v = match self.kind {
                     FieldKind::Count => Cell::Int(n),
                     _ => Cell::Decimal(n as f64),
@@ -345,6 +342,17 @@ impl FieldSpec {
             },
         };
         self.check(question, cell, buf)
+    }
+
+    /// A count written with digits only, within its range: the commonest cell of all, read
+    /// without further ado (what [`FieldSpec::convert`] makes of it, when no value map applies).
+    #[inline]
+    pub(crate) fn in_range_count(&self, t: &str) -> Option<Cell> {
+        if self.kind != FieldKind::Count {
+            return None;
+        }
+        let n = text::quick_int(t)?;
+        (n >= self.int_range.0 && self.int_range.1.is_none_or(|m| n <= m)).then_some(Cell::Int(n))
     }
 
     /// The value a cell stands for (`buf` is its row's text buffer).
