@@ -1,9 +1,10 @@
 //! Bytes to rows of cell text, for CSV (any of the encodings Japanese offices use) and xlsx alike,
 //! each row with the line or Excel row number a person would look for.
 
+use std::collections::BTreeMap;
 use std::io::Cursor;
 
-use calamine::{Data, Reader, Xlsx};
+use calamine::{Data, DataRef, Reader, Xlsx, XlsxError};
 
 use crate::parse::ParseError;
 use crate::record::{RowError, SourceEncoding};
@@ -64,29 +65,80 @@ pub(crate) fn read_tables(bytes: &[u8]) -> Result<Vec<Table>, ParseError> {
     }
 }
 
+/// Columns a roster sheet may use (the public lists have a few dozen; Excel allows 16,384).
+const MAX_COLUMNS: u32 = 1024;
+/// Excel's last row.
+const MAX_ROWS: u32 = 1 << 20;
+/// Cells of a sheet once its rows are padded to the same width (a few times the largest real
+/// list): the bound on memory, whatever cell references a damaged or hostile file holds.
+const MAX_SHEET_CELLS: usize = 4_000_000;
+
 fn read_xlsx(bytes: &[u8]) -> Result<Vec<Table>, ParseError> {
+    // calamine panics on some damaged cell references (an arithmetic overflow, in builds with
+    // overflow checks): that is a damaged workbook like any other.
+    std::panic::catch_unwind(|| read_sheets(bytes)).unwrap_or_else(|_| {
+        Err(ParseError::Workbook(
+            "its worksheet XML is damaged (an impossible cell reference)".into(),
+        ))
+    })
+}
+
+/// Reads the sheets cell by cell into rows. Not calamine's `worksheet_range`: that makes a dense
+/// grid spanning the first to the last cell reference, so one cell at `XFD1048576` (or at
+/// `ZZZZZZ1`) in a 4 KB file asks for hundreds of gigabytes and aborts the process
+/// (tafia/calamine#693).
+fn read_sheets(bytes: &[u8]) -> Result<Vec<Table>, ParseError> {
     let mut book: Xlsx<_> =
         Xlsx::new(Cursor::new(bytes)).map_err(|e| ParseError::Workbook(e.to_string()))?;
     let mut tables = Vec::new();
     for name in book.sheet_names() {
-        let range = book
-            .worksheet_range(&name)
-            .map_err(|e| ParseError::Workbook(format!("sheet {name}: {e}")))?;
-        // The range starts at the first used cell, not at A1: title rows above a blank row and
-        // an empty first column must not shift the row numbers people are told about.
-        let (row0, col0) = range.start().unwrap_or((0, 0));
+        let sheet_err = |e: String| ParseError::Workbook(format!("sheet {name}: {e}"));
+        let mut reader = match book.worksheet_cells_reader(&name) {
+            Ok(r) => r,
+            // Chart sheets and the like hold no cells.
+            Err(XlsxError::NotAWorksheet(_)) => continue,
+            Err(e) => return Err(sheet_err(e.to_string())),
+        };
+        // Row number (0-based) → (column, text), for the cells that hold something.
+        let mut grid: BTreeMap<u32, Vec<(u32, String)>> = BTreeMap::new();
+        let mut width = 0u32;
+        while let Some(cell) = reader.next_cell().map_err(|e| sheet_err(e.to_string()))? {
+            if matches!(cell.get_value(), DataRef::Empty) {
+                continue;
+            }
+            let (row, col) = cell.get_position();
+            if col >= MAX_COLUMNS || row >= MAX_ROWS {
+                return Err(sheet_err(format!(
+                    "a cell at row {}, column {} is outside any roster (at most {MAX_COLUMNS} \
+                     columns): the workbook is damaged",
+                    u64::from(row) + 1,
+                    u64::from(col) + 1
+                )));
+            }
+            width = width.max(col + 1);
+            let rows = grid.len() + usize::from(!grid.contains_key(&row));
+            if rows.saturating_mul(width as usize) > MAX_SHEET_CELLS {
+                return Err(sheet_err(format!(
+                    "more than {MAX_SHEET_CELLS} cells: far larger than any roster"
+                )));
+            }
+            let text = cell_text(&Data::from(cell.get_value().clone()));
+            grid.entry(row).or_default().push((col, text));
+        }
+        // Row numbers and columns are the sheet's own, from A1: title rows above a blank row and
+        // an empty first column do not shift the rows people are told about. Every row has the
+        // sheet's width, as the header does.
         let mut errors = Vec::new();
-        let rows = range
-            .rows()
-            .enumerate()
-            .map(|(i, cells)| {
-                let mut cells: Vec<String> = cells.iter().map(cell_text).collect();
-                for _ in 0..col0 {
-                    cells.insert(0, String::new());
+        let rows = grid
+            .into_iter()
+            .map(|(row, cells)| {
+                let mut line = vec![String::new(); width as usize];
+                for (col, text) in cells {
+                    line[col as usize] = text;
                 }
                 Row {
-                    line: row0 as usize + i + 1,
-                    cells,
+                    line: row as usize + 1,
+                    cells: line,
                 }
             })
             .filter(|r| r.cells.iter().any(|c| !c.trim().is_empty()))
