@@ -188,11 +188,54 @@ pub fn hostile_files() -> Vec<(String, Vec<u8>)> {
     let book = fixture("replies/visiting-nurse.xlsx");
     out.push(("truncated-reply.xlsx", book[..book.len() / 2].to_vec()));
 
+    // Workbooks with one cell reference far out: at XFD1048576, Excel's last cell (the
+    // shape of tafia/calamine#693: a dense grid of 17 billion cells is asked for), and at
+    // ZZZZZZZZ1, more columns than a u32 counts.
+    let shika = fixture("roster/13_todokede_shika_r0711.xlsx");
+    let far = r#"<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>x</t></is></c></row></sheetData>"#;
+    out.push((
+        "roster-cell-at-XFD1048576.xlsx",
+        patch_sheet(&shika, "</sheetData>", far),
+    ));
+    out.push((
+        "roster-cell-reference-overflow.xlsx",
+        patch_sheet(&shika, r#"<c r="A1" "#, r#"<c r="ZZZZZZZZ1" "#),
+    ));
+    out.push((
+        "reply-cell-at-XFD1048576.xlsx",
+        patch_sheet(&book, "</sheetData>", far),
+    ));
+
     out.push(("survey-skip-cycle.toml", SKIP_CYCLE.as_bytes().to_vec()));
     // The same survey saved by a Japanese Windows editor as "ANSI" (CP932).
     let (sjis_survey, _, _) = encoding_rs::SHIFT_JIS.encode(MINI_SURVEY);
     out.push(("survey-shift-jis.toml", sjis_survey.into_owned()));
     out.into_iter().map(|(n, b)| (n.to_owned(), b)).collect()
+}
+
+/// The workbook with the first `from` in its first worksheet replaced by `to`, zipped again
+/// (deflate, fixed timestamps: the same bytes every run).
+fn patch_sheet(xlsx: &[u8], from: &str, to: &str) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(xlsx)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .last_modified_time(zip::DateTime::default());
+    for i in 0..zin.len() {
+        let mut entry = zin.by_index(i).unwrap();
+        let name = entry.name().unwrap().to_string();
+        let mut data = Vec::new();
+        entry.read_to_end(&mut data).unwrap();
+        if name == "xl/worksheets/sheet1.xml" {
+            let xml = String::from_utf8(data).unwrap();
+            assert!(xml.contains(from), "{from} not in {name}");
+            data = xml.replacen(from, to, 1).into_bytes();
+        }
+        out.start_file(name, opts).unwrap();
+        out.write_all(&data).unwrap();
+    }
+    out.finish().unwrap().into_inner()
 }
 
 /// Byte offsets where each page's data starts (the strips, from StripOffsets, tag 273).

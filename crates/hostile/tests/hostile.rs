@@ -380,6 +380,51 @@ async fn roster_files() {
     assert_eq!(report.records, 4, "the rows above it are read");
 }
 
+/// One cell far from A1 made calamine's dense `worksheet_range` ask for hundreds of gigabytes
+/// and abort the process (tafia/calamine#693); a cell reference longer than a `u32` panics
+/// inside calamine in debug builds. The roster reads cell by cell within limits instead.
+#[tokio::test]
+async fn roster_workbooks_with_impossible_cells() {
+    for (file, why) in [
+        (
+            "roster-cell-at-XFD1048576.xlsx",
+            "a cell at row 1048576, column 16384 is outside any roster (at most 1024 columns): \
+             the workbook is damaged",
+        ),
+        // Debug builds: calamine's overflow panic, caught; release builds: the wrapped column.
+        ("roster-cell-reference-overflow.xlsx", ""),
+    ] {
+        let name = shown(file);
+        let bytes = std::fs::read(path(file)).unwrap();
+        let t = Instant::now();
+        let err = import_roster(&name, &bytes).await.unwrap_err().to_string();
+        assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+        assert!(
+            err.starts_with(&format!("{name}: cannot read the workbook (")),
+            "{err}"
+        );
+        assert!(
+            err.contains(why)
+                && (err.contains("outside any roster")
+                    || err.contains("impossible cell reference")),
+            "{err}"
+        );
+    }
+}
+
+/// The reply reader still goes through `worksheet_range` (tabular issue): the fuzz targets must
+/// recognise such a workbook and leave it out, or the whole test run aborts.
+#[test]
+fn reply_workbook_with_a_far_cell_is_recognised_as_a_hazard() {
+    use capsurvey_hostile::targets::xlsx_extent_exceeds;
+    let bytes = std::fs::read(path("reply-cell-at-XFD1048576.xlsx")).unwrap();
+    assert!(xlsx_extent_exceeds(&bytes, 10_000_000));
+    let fine =
+        std::fs::read(capsurvey_hostile::corpus_dir(Target::Replies).join("visiting-nurse.xlsx"))
+            .unwrap();
+    assert!(!xlsx_extent_exceeds(&fine, 10_000_000));
+}
+
 // ---------------------------------------------------------------------------------------------
 // A 10 MB cell (made here rather than committed)
 
