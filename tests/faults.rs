@@ -281,6 +281,7 @@ async fn a_killed_csv_import_completes_on_the_next_run() {
             );
             db.cleanup().await;
         }
+        assert!(cut_short >= 1, "the kills came too late to test anything");
     }
 }
 
@@ -339,4 +340,52 @@ async fn two_ingests_of_the_same_files_at_once_store_every_page_once() {
         assert_eq!(state(&db.store).await, want, "{}", db.backend);
         db.cleanup().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_only_database_is_a_clear_error_and_nothing_is_half_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = prepared(tmp.path(), false).await;
+    let versions = capsurvey_store::survey_versions(db.store.db())
+        .await
+        .unwrap();
+    let v = &versions[0];
+    let survey = capsurvey_store::stored_definition(v).unwrap();
+    let layout = capsurvey_forms::form::layout(&survey, &v.content_hash);
+    let mailing = capsurvey_store::mailings_of(db.store.db(), v.id)
+        .await
+        .unwrap()[0]
+        .id;
+    let replies = [Reply {
+        survey: &survey,
+        layout: &layout,
+        survey_version_id: v.id as u32,
+        mailing_id: mailing as u32,
+        channel: Channel::FaxFine,
+        seed: 1,
+    }];
+    let inbox = tmp.path().join("inbox");
+    write_inbox(&inbox, &replies).unwrap();
+    let read_only = format!("sqlite://{}?mode=ro", db.spec);
+    let out = command(
+        &read_only,
+        &tmp.path().join("data"),
+        &["scan", "ingest", inbox.to_str().unwrap()],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .output()
+    .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{text}");
+    assert!(
+        text.contains("fax-0001.tif") && text.contains("cannot be written"),
+        "{text}"
+    );
+    assert_eq!(state(&db.store).await[0], ("pages".to_string(), 0));
+    db.cleanup().await;
 }

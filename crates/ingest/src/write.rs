@@ -110,8 +110,20 @@ impl<'a> Writer<'a> {
     fn abandon(&mut self, report: &mut FileReport, e: impl std::fmt::Display) {
         // Dropping the transaction rolls it back.
         self.current = None;
+        let e = e.to_string();
+        let hint = if e.contains("readonly") || e.contains("read-only") {
+            " (the database cannot be written: check the file's permissions, the disk, or the \
+             PostgreSQL user's rights)"
+        } else if e.contains("No space left") || e.contains("disk is full") || e.contains("full") {
+            " (the disk is full: free space and run the same command again)"
+        } else {
+            ""
+        };
         report.outcome = Outcome::Failed {
-            error: format!("{}: nothing from this file was stored: {e}", report.path),
+            error: format!(
+                "{}: nothing from this file was stored: {e}{hint}",
+                report.path
+            ),
         };
         report.imported_file_id = None;
         report.counts = crate::Counts::default();
@@ -478,24 +490,35 @@ impl<'a> Writer<'a> {
             if pages.is_empty() {
                 continue;
             }
-            let tasks = capsurvey_store::review::sample_quality_checks_with(
-                self.store.db(),
-                version.id,
-                self.opts.quality_share,
-                |answer| {
-                    let (image, page_no) = pages.get(&answer.scanned_page_id?)?;
-                    quality_crop(
-                        &self.opts.data_dir,
-                        version,
-                        *page_no,
-                        &answer.field_key,
-                        image,
-                        answer.id,
-                        &mut cache,
-                    )
-                },
-            )
-            .await?;
+            // Another ingest sampling at the same moment may queue the same check first (its
+            // dedup key is taken): sampling again then finds it and goes on.
+            let mut attempt = 0;
+            let tasks = loop {
+                let result = capsurvey_store::review::sample_quality_checks_with(
+                    self.store.db(),
+                    version.id,
+                    self.opts.quality_share,
+                    |answer| {
+                        let (image, page_no) = pages.get(&answer.scanned_page_id?)?;
+                        quality_crop(
+                            &self.opts.data_dir,
+                            version,
+                            *page_no,
+                            &answer.field_key,
+                            image,
+                            answer.id,
+                            &mut cache,
+                        )
+                    },
+                )
+                .await;
+                match result {
+                    Err(e) if attempt < 3 && is_unique(&e) => {
+                        attempt += 1;
+                    }
+                    other => break other?,
+                }
+            };
             queued += tasks.len() as u64;
         }
         Ok(queued)
@@ -505,7 +528,14 @@ impl<'a> Writer<'a> {
 /// A unique key already taken: another transaction stored the same page or file first.
 fn is_unique_violation(e: &WriteError) -> bool {
     match e {
-        WriteError::Store(StoreError::Db(db)) => matches!(
+        WriteError::Store(e) => is_unique(e),
+        WriteError::Io { .. } => false,
+    }
+}
+
+fn is_unique(e: &StoreError) -> bool {
+    match e {
+        StoreError::Db(db) => matches!(
             db.sql_err(),
             Some(capsurvey_store::sea_orm::SqlErr::UniqueConstraintViolation(
                 _
