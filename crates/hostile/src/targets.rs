@@ -138,62 +138,38 @@ fn unless_known_panic<T>(f: impl FnOnce() -> T) -> Option<T> {
     }
 }
 
-/// The (row, column) of every cell reference in the worksheets of an xlsx, 1-based, saturating;
-/// `None` when the bytes are not a zip. Entries are read up to 64 MiB each (zip bombs).
-pub fn xlsx_cell_refs(data: &[u8]) -> Option<Vec<(u64, u64)>> {
-    use std::io::Read as _;
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(data)).ok()?;
-    let mut refs = Vec::new();
-    for i in 0..zip.len() {
-        let Ok(mut entry) = zip.by_index(i) else {
-            continue;
-        };
-        if !entry.name().is_ok_and(|n| n.starts_with("xl/worksheets/")) {
-            continue;
-        }
-        let mut xml = Vec::new();
-        if (&mut entry).take(64 << 20).read_to_end(&mut xml).is_err() {
-            continue;
-        }
-        let mut at = 0;
-        while let Some(p) = xml[at..].windows(4).position(|w| w == b" r=\"") {
-            let start = at + p + 4;
-            let end = xml[start..]
-                .iter()
-                .position(|&b| b == b'"')
-                .map_or(xml.len(), |e| start + e);
-            let r = &xml[start..end];
-            let letters = r.iter().take_while(|b| b.is_ascii_alphabetic()).count();
-            let col = r[..letters].iter().fold(0u64, |c, b| {
-                c.saturating_mul(26)
-                    .saturating_add(u64::from(b.to_ascii_uppercase() - b'A') + 1)
-            });
-            let row = r[letters..]
-                .iter()
-                .take_while(|b| b.is_ascii_digit())
-                .fold(0u64, |n, b| {
-                    n.saturating_mul(10).saturating_add(u64::from(b - b'0'))
-                });
-            refs.push((row, col));
-            at = end;
-        }
-    }
-    Some(refs)
-}
-
-/// Whether the cells of a workbook span more than `limit` cells from the first to the last
-/// reference (rows and columns alike).
+/// Whether the non-empty cells of some sheet of a workbook span more than `limit` cells from
+/// the first to the last (rows times columns): the size of the grid calamine's
+/// `worksheet_range` allocates. Read with calamine's own cell reader, so the positions are
+/// exactly the ones it would use; a workbook calamine cannot open is not a hazard.
 pub fn xlsx_extent_exceeds(data: &[u8], limit: u64) -> bool {
-    let Some(refs) = xlsx_cell_refs(data) else {
-        return false;
+    use calamine::{DataRef, Reader, Xlsx};
+    let extent = |data: &[u8]| -> u64 {
+        let Ok(mut book) = Xlsx::new(std::io::Cursor::new(data)) else {
+            return 0;
+        };
+        let mut largest = 0u64;
+        for name in book.sheet_names() {
+            let Ok(mut cells) = book.worksheet_cells_reader(&name) else {
+                continue;
+            };
+            let (mut r0, mut r1, mut c0, mut c1) = (u32::MAX, 0u32, u32::MAX, 0u32);
+            while let Ok(Some(cell)) = cells.next_cell() {
+                if matches!(cell.get_value(), DataRef::Empty) {
+                    continue;
+                }
+                let (r, c) = cell.get_position();
+                (r0, r1, c0, c1) = (r0.min(r), r1.max(r), c0.min(c), c1.max(c));
+            }
+            if r1 >= r0 && c1 >= c0 {
+                let span = (u64::from(r1 - r0) + 1) * (u64::from(c1 - c0) + 1);
+                largest = largest.max(span);
+            }
+        }
+        largest
     };
-    let span = |v: &mut dyn Iterator<Item = u64>| {
-        let (lo, hi) = v.fold((u64::MAX, 0), |(lo, hi), x| (lo.min(x), hi.max(x)));
-        hi.saturating_sub(lo).saturating_add(1)
-    };
-    let rows = span(&mut refs.iter().map(|r| r.0).filter(|&r| r > 0));
-    let cols = span(&mut refs.iter().map(|r| r.1).filter(|&c| c > 0));
-    rows.saturating_mul(cols) > limit
+    // A reference calamine cannot count (the known overflow panic) is a hazard too.
+    unless_known_panic(|| extent(data)).is_none_or(|e| e > limit)
 }
 
 // ---------------------------------------------------------------------------------------------
