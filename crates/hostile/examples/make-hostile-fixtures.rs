@@ -59,8 +59,10 @@ fn small_page(width: u32, height: u32, dpi: (f32, f32), shift: u32) -> PageImage
     for y in 0..height {
         for x in 0..width {
             let border = x < 3 || y < 3 || x >= width - 3 || y >= height - 3;
-            let text =
-                (y / 6) % 3 == 1 && (x / 4 + y / 6 + shift) % 5 != 0 && x > 10 && x < width - 10;
+            let text = (y / 6) % 3 == 1
+                && !(x / 4 + y / 6 + shift).is_multiple_of(5)
+                && x > 10
+                && x < width - 10;
             let square = (20..32).contains(&x) && (height - 30..height - 18).contains(&y);
             if border || text || square {
                 pixels[(y * width + x) as usize] = 0;

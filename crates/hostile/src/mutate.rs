@@ -419,7 +419,9 @@ pub fn fuzz(target: Target, seeds: &[(String, Vec<u8>)], opts: &Options) -> Summ
     let mut summary = Summary::default();
     let mut seen = std::collections::HashSet::new();
     let mut rng = Rng::new(opts.seed ^ (target as u64).wrapping_mul(0x1000_0000_01b3));
-    let current: Arc<Mutex<Option<(Instant, Vec<u8>)>>> = Arc::new(Mutex::new(None));
+    // The input running and since when, for the watchdog.
+    type Current = Arc<Mutex<Option<(Instant, Vec<u8>)>>>;
+    let current: Current = Arc::new(Mutex::new(None));
     let done = Arc::new(AtomicBool::new(false));
     let watchdog = {
         let current = Arc::clone(&current);

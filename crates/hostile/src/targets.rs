@@ -533,10 +533,10 @@ pub fn scan(data: &[u8]) {
                     img.dpi_x,
                     img.dpi_y
                 );
-                if img.pixels.len() <= 4_000_000 {
-                    if let Ok(id) = capsurvey_scan::identify(&img) {
-                        let _ = capsurvey_scan::crop(&img, &id.transform, &id_rect(), 8.0);
-                    }
+                if img.pixels.len() <= 4_000_000
+                    && let Ok(id) = capsurvey_scan::identify(&img)
+                {
+                    let _ = capsurvey_scan::crop(&img, &id.transform, &id_rect(), 8.0);
                 }
             }
             Err(e) => {

@@ -24,8 +24,11 @@ fn shown(name: &str) -> String {
     path(name).display().to_string()
 }
 
-/// Every page of a file: `Ok(size)` or the error text.
-fn pages(file: &Path) -> Result<Vec<Result<(u32, u32), String>>, ScanError> {
+/// A page's size, or its error text.
+type Page = Result<(u32, u32), String>;
+
+/// Every page of a file.
+fn pages(file: &Path) -> Result<Vec<Page>, ScanError> {
     Ok(capsurvey_scan::open(file)?
         .map(|p| p.map(|p| (p.width, p.height)).map_err(|e| e.to_string()))
         .collect())
