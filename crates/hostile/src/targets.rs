@@ -274,13 +274,9 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(ext: &str, data: &[u8]) -> Scratch {
-        static DIR: OnceLock<PathBuf> = OnceLock::new();
         static N: AtomicU64 = AtomicU64::new(0);
-        let dir = DIR.get_or_init(|| {
-            let d = std::env::temp_dir().join(format!("capsurvey-hostile-{}", std::process::id()));
-            std::fs::create_dir_all(&d).expect("scratch directory");
-            d
-        });
+        let dir = std::env::temp_dir().join(format!("capsurvey-hostile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("scratch directory");
         let path = dir.join(format!(
             "{NAME}-{}.{ext}",
             N.fetch_add(1, Ordering::Relaxed)
@@ -293,6 +289,10 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+        // Gone once empty; made again for the next input.
+        if let Some(dir) = self.0.parent() {
+            let _ = std::fs::remove_dir(dir);
+        }
     }
 }
 
