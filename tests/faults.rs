@@ -149,6 +149,34 @@ async fn prepared(tmp: &Path, pg: bool) -> TestDb {
     db
 }
 
+/// Simulated replies to the first `n` dental mailings of `db`, channels taken in turn, written
+/// to `inbox`.
+async fn write_replies(db: &TestDb, inbox: &Path, n: usize, channels: &[Channel]) {
+    let versions = capsurvey_store::survey_versions(db.store.db())
+        .await
+        .unwrap();
+    let v = &versions[0];
+    let survey = capsurvey_store::stored_definition(v).unwrap();
+    let layout = capsurvey_forms::form::layout(&survey, &v.content_hash);
+    let mailings = capsurvey_store::mailings_of(db.store.db(), v.id)
+        .await
+        .unwrap();
+    let replies: Vec<Reply> = mailings
+        .iter()
+        .take(n)
+        .enumerate()
+        .map(|(i, m)| Reply {
+            survey: &survey,
+            layout: &layout,
+            survey_version_id: v.id as u32,
+            mailing_id: m.id as u32,
+            channel: channels[i % channels.len()],
+            seed: m.id as u64,
+        })
+        .collect();
+    write_inbox(inbox, &replies).unwrap();
+}
+
 fn backends() -> Vec<bool> {
     let mut b = vec![false];
     if capsurvey_store::testing::postgres_url().is_some() {
@@ -163,30 +191,9 @@ async fn a_killed_scan_ingest_completes_on_the_next_run() {
         let tmp = tempfile::tempdir().unwrap();
         let reference = prepared(tmp.path(), pg).await;
         // The inbox: twelve replies, one file each (a scanned batch PDF for the posted ones).
-        let versions = capsurvey_store::survey_versions(reference.store.db())
-            .await
-            .unwrap();
-        let v = &versions[0];
-        let survey = capsurvey_store::stored_definition(v).unwrap();
-        let layout = capsurvey_forms::form::layout(&survey, &v.content_hash);
-        let mailings = capsurvey_store::mailings_of(reference.store.db(), v.id)
-            .await
-            .unwrap();
-        let replies: Vec<Reply> = mailings
-            .iter()
-            .take(12)
-            .enumerate()
-            .map(|(i, m)| Reply {
-                survey: &survey,
-                layout: &layout,
-                survey_version_id: v.id as u32,
-                mailing_id: m.id as u32,
-                channel: [Channel::FaxStandard, Channel::FaxFine, Channel::Scan][i % 3],
-                seed: m.id as u64,
-            })
-            .collect();
         let inbox = tmp.path().join("inbox");
-        write_inbox(&inbox, &replies).unwrap();
+        let channels = [Channel::FaxStandard, Channel::FaxFine, Channel::Scan];
+        write_replies(&reference, &inbox, 12, &channels).await;
         let args = ["scan", "ingest", inbox.to_str().unwrap()];
         let data = tmp.path().join("data");
         let full = complete(&reference.spec, &data, &args);
@@ -290,30 +297,14 @@ async fn two_ingests_of_the_same_files_at_once_store_every_page_once() {
     for pg in backends() {
         let tmp = tempfile::tempdir().unwrap();
         let reference = prepared(tmp.path(), pg).await;
-        let versions = capsurvey_store::survey_versions(reference.store.db())
-            .await
-            .unwrap();
-        let v = &versions[0];
-        let survey = capsurvey_store::stored_definition(v).unwrap();
-        let layout = capsurvey_forms::form::layout(&survey, &v.content_hash);
-        let mailings = capsurvey_store::mailings_of(reference.store.db(), v.id)
-            .await
-            .unwrap();
-        let replies: Vec<Reply> = mailings
-            .iter()
-            .take(8)
-            .enumerate()
-            .map(|(i, m)| Reply {
-                survey: &survey,
-                layout: &layout,
-                survey_version_id: v.id as u32,
-                mailing_id: m.id as u32,
-                channel: [Channel::FaxStandard, Channel::FaxFine][i % 2],
-                seed: m.id as u64,
-            })
-            .collect();
         let inbox = tmp.path().join("inbox");
-        write_inbox(&inbox, &replies).unwrap();
+        write_replies(
+            &reference,
+            &inbox,
+            8,
+            &[Channel::FaxStandard, Channel::FaxFine],
+        )
+        .await;
         let args = ["scan", "ingest", inbox.to_str().unwrap()];
         let data = tmp.path().join("data");
         complete(&reference.spec, &data, &args);
@@ -346,26 +337,8 @@ async fn two_ingests_of_the_same_files_at_once_store_every_page_once() {
 async fn a_read_only_database_is_a_clear_error_and_nothing_is_half_written() {
     let tmp = tempfile::tempdir().unwrap();
     let db = prepared(tmp.path(), false).await;
-    let versions = capsurvey_store::survey_versions(db.store.db())
-        .await
-        .unwrap();
-    let v = &versions[0];
-    let survey = capsurvey_store::stored_definition(v).unwrap();
-    let layout = capsurvey_forms::form::layout(&survey, &v.content_hash);
-    let mailing = capsurvey_store::mailings_of(db.store.db(), v.id)
-        .await
-        .unwrap()[0]
-        .id;
-    let replies = [Reply {
-        survey: &survey,
-        layout: &layout,
-        survey_version_id: v.id as u32,
-        mailing_id: mailing as u32,
-        channel: Channel::FaxFine,
-        seed: 1,
-    }];
     let inbox = tmp.path().join("inbox");
-    write_inbox(&inbox, &replies).unwrap();
+    write_replies(&db, &inbox, 1, &[Channel::FaxFine]).await;
     let read_only = format!("sqlite://{}?mode=ro", db.spec);
     let out = command(
         &read_only,
