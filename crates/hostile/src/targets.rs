@@ -425,13 +425,20 @@ pub fn replies(data: &[u8]) {
     }
     let detected = read_replies(&scratch.0, None, None);
     {
-        // Small blocks, but the header line and the first data row in the first one: the
-        // reader decides the delimiter on the first block and is not meant to be asked with a
-        // block shorter than a line (the default is 512 KiB).
+        // Small blocks, but the header and the first data record (quoted line breaks
+        // included) in the first one: the reader decides the delimiter, the encoding and the
+        // survey on the first block, so it is not meant to be asked with a block shorter than
+        // that (the default is 512 KiB).
+        let mut in_quotes = false;
         let two_lines = data
             .iter()
             .enumerate()
-            .filter(|(_, b)| **b == b'\n')
+            .filter(|(_, b)| {
+                if **b == b'"' {
+                    in_quotes = !in_quotes;
+                }
+                **b == b'\n' && !in_quotes
+            })
             .nth(1)
             .map_or(data.len(), |(i, _)| i + 1);
         let small = read_replies(&scratch.0, None, Some(two_lines.max(61)));
