@@ -28,6 +28,22 @@ fn peak_mib() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
+/// CPU time this process has used on all its threads (user and system), seconds: unlike wall
+/// time, it does not grow when other work shares the machine.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    // The kernel counts in USER_HZ, which is 100 on Linux.
+    ticks.iter().sum::<f64>() / 100.0
+}
+
 async fn setup(dir: &Path, replies: usize) -> (Store, capsurvey_survey::Parsed, i64, Vec<i64>) {
     let store = Store::open(&dir.join("bench.db").display().to_string())
         .await
@@ -134,6 +150,7 @@ async fn case(name: &str, profile: Profile, pages: usize, as_jpeg: bool) {
     let n = r["pages"].as_f64().unwrap();
     assert_eq!(n as usize, pages);
     let wall = r["seconds"].as_f64().unwrap();
+    let cpu = r["cpu_seconds"].as_f64().unwrap();
     let m = &r["times"];
     let per = |k: &str| m[k].as_f64().unwrap() / n;
     println!(
@@ -146,7 +163,12 @@ async fn case(name: &str, profile: Profile, pages: usize, as_jpeg: bool) {
         r["review"],
     );
     println!(
-        "  CPU ms per page: decode {:.2}, registration {:.2}, page code {:.2}, boxes {:.2}, images {:.2}, store {:.2}",
+        "  CPU per page, all threads: {:.1} ms (2 cores busy: {:.0} pages/s)",
+        cpu * 1000.0 / n,
+        2.0 * n / cpu
+    );
+    println!(
+        "  stage ms per page: decode {:.2}, registration {:.2}, page code {:.2}, boxes {:.2}, images {:.2}, store {:.2}",
         per("decode"),
         per("registration"),
         per("page_code"),
@@ -163,11 +185,14 @@ async fn child(dir: &Path, files: Vec<PathBuf>) {
         .unwrap();
     let opts = IngestOptions::new("bench", dir.join("data"));
     let t = Instant::now();
+    let cpu = cpu_seconds();
     let s = ingest(&store, &files, &opts, &mut |_| {}).await.unwrap();
     let seconds = t.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu;
     let r = serde_json::json!({
         "pages": s.totals.pages,
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "peak_mib": peak_mib(),
         "fields": s.totals.fields_decided,
         "review": s.totals.marks_to_review + s.totals.write_ins,

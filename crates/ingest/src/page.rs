@@ -8,7 +8,7 @@ use std::time::Instant;
 use capsurvey_layout::{A4, PageCode, PageKind, PageLayout, Rect};
 use capsurvey_scan::{
     BoxReading, BoxState, FieldStatus, Identified, PageImage, PageReading, Transform, Unidentified,
-    crop, read_page,
+    crop, crop_bits, crop_nearest, read_page,
 };
 use capsurvey_survey::{FieldKind, Survey, Value};
 use image::ImageEncoder as _;
@@ -156,31 +156,27 @@ pub fn page_hash(page: &PageImage) -> String {
     format!("{:032x}", h.digest128())
 }
 
-/// Encodes a grey image as PNG, favouring speed over size (page images are written for every
-/// page received). Images of 1-bit pages (faxes) are thresholded back to 1 bit: a fax has no
-/// grey to show, and 1-bit PNGs are a fraction of the size and time.
-pub fn png(image: &PageImage, bilevel: bool) -> Vec<u8> {
-    let mut out = Vec::new();
-    if bilevel {
-        let row_bytes = image.width.div_ceil(8) as usize;
-        let mut packed = vec![0u8; row_bytes * image.height as usize];
-        for (y, row) in image.pixels.chunks(image.width as usize).enumerate() {
-            let dst = &mut packed[y * row_bytes..(y + 1) * row_bytes];
-            for (x, &p) in row.iter().enumerate() {
-                if p >= 128 {
-                    dst[x / 8] |= 0x80 >> (x % 8);
-                }
-            }
-        }
-        let mut enc = ::png::Encoder::new(&mut out, image.width, image.height);
-        enc.set_color(::png::ColorType::Grayscale);
-        enc.set_depth(::png::BitDepth::One);
-        enc.set_compression(::png::Compression::Fast);
-        enc.write_header()
-            .and_then(|mut w| w.write_image_data(&packed))
-            .expect("encoding a 1-bit image into memory cannot fail");
-        return out;
+/// Cuts `rect` (page points) out of the page, upright at `px_per_mm`, as a PNG made for speed
+/// over size (one is written for every page received). A 1-bit page (a fax) gives a 1-bit PNG: a
+/// fax has no grey to show, and packed bits are a fraction of the size and time. A grey page is
+/// interpolated for review crops (`whole_page` false: a faint tick must stay visible) and taken
+/// by the nearest pixel for the whole page's image.
+pub fn render(
+    page: &PageImage,
+    transform: &Transform,
+    rect: &Rect,
+    px_per_mm: f64,
+    whole_page: bool,
+) -> Vec<u8> {
+    if page.bilevel {
+        return crop_bits(page, transform, rect, px_per_mm).encode_png();
     }
+    let image = if whole_page {
+        crop_nearest(page, transform, rect, px_per_mm)
+    } else {
+        crop(page, transform, rect, px_per_mm)
+    };
+    let mut out = Vec::new();
     PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Sub)
         .write_image(
             &image.pixels,
@@ -192,11 +188,11 @@ pub fn png(image: &PageImage, bilevel: bool) -> Vec<u8> {
     out
 }
 
-/// The whole sheet as an upright image at [`PAGE_PX_PER_MM`]. Without an identification the
+/// The whole sheet as an upright PNG at [`PAGE_PX_PER_MM`]. Without an identification the
 /// image is only brought to square pixels (a fax standard page is twice as wide as tall in pixels).
-fn page_image(page: &PageImage, transform: Option<&Transform>) -> PageImage {
+fn page_image(page: &PageImage, transform: Option<&Transform>) -> Vec<u8> {
     match transform {
-        Some(t) => crop(page, t, &page_rect(), PAGE_PX_PER_MM),
+        Some(t) => render(page, t, &page_rect(), PAGE_PX_PER_MM, true),
         None => {
             let (dx, dy) = (page.dpi_x as f64, page.dpi_y as f64);
             let rect = Rect {
@@ -205,7 +201,13 @@ fn page_image(page: &PageImage, transform: Option<&Transform>) -> PageImage {
                 w: page.width as f64 / dx * 72.0,
                 h: page.height as f64 / dy * 72.0,
             };
-            crop(page, &Transform::nominal(dx, dy), &rect, PAGE_PX_PER_MM)
+            render(
+                page,
+                &Transform::nominal(dx, dy),
+                &rect,
+                PAGE_PX_PER_MM,
+                true,
+            )
         }
     }
 }
@@ -253,7 +255,7 @@ pub fn process(index: u32, page: PageImage, decode_ms: f64, catalog: &Catalog) -
             // The marks may have been found even though the code was not: use them to straighten
             // the image the person will look at.
             let transform = why.registration.as_ref().map(|r| r.transform);
-            let image = png(&page_image(&page, transform.as_ref()), page.bilevel);
+            let image = page_image(&page, transform.as_ref());
             times.images = ms(t);
             return ProcessedPage {
                 index,
@@ -267,7 +269,7 @@ pub fn process(index: u32, page: PageImage, decode_ms: f64, catalog: &Catalog) -
         }
     };
     let t = Instant::now();
-    let image = Some(png(&page_image(&page, Some(&id.transform)), page.bilevel));
+    let image = Some(page_image(&page, Some(&id.transform)));
     times.images = ms(t);
     if id.code == capsurvey_forms::calibration::CALIBRATION_CODE {
         let t = Instant::now();
@@ -383,10 +385,8 @@ pub fn review_crops(
         let png_bytes = match made.iter().find(|(n, _)| *n == name) {
             Some((_, bytes)) => bytes.clone(),
             None => {
-                let bytes = std::sync::Arc::new(png(
-                    &crop(page, transform, &area, CROP_PX_PER_MM),
-                    page.bilevel,
-                ));
+                let bytes =
+                    std::sync::Arc::new(render(page, transform, &area, CROP_PX_PER_MM, false));
                 made.push((name.clone(), bytes.clone()));
                 bytes
             }

@@ -10,9 +10,10 @@ use capsurvey_scan::{FieldStatus, Identified, PageReading};
 use capsurvey_store::entity::{imported_files, mailings, responses};
 use capsurvey_store::sea_orm::{DatabaseTransaction, TransactionTrait as _};
 use capsurvey_store::{
-    NewPage, NewTask, Put, Source, SourceKind, Store, StoreError, TaskKind, accepted_answer, audit,
-    insert_page, mailing_by_id, open_task, page_by_hash, pages_of_mailing, put_answer,
-    put_for_review, record_imported_file, response_for, set_import_summary, set_response_status,
+    Decision, FirstAnswer, ForReview, NewPage, NewTask, Put, Source, SourceKind, Store, StoreError,
+    TaskKind, accepted_answers_of, audit, decide, encode_value, insert_first_answers, insert_page,
+    mailing_by_id, open_task, page_by_hash, pages_of_mailing, put_answer, put_for_review_many,
+    record_imported_file, response_for, set_import_summary, set_response_status,
 };
 use capsurvey_survey::FieldKind;
 use serde_json::json;
@@ -601,6 +602,11 @@ pub(crate) struct PageCtx<'a> {
 
 /// Stores every field of a read page: decided ones as answers, the rest as review tasks with
 /// their crops.
+///
+/// Batched, as the CSV import is: the response's accepted answers are loaded once, the rules of
+/// [`capsurvey_store::decide`] say what each value does, first answers and review items go in
+/// with one multi-row INSERT each. Only a value that replaces or contradicts an accepted one (a
+/// page received again, rare) takes the one-by-one path of [`put_answer`].
 pub(crate) async fn store_fields(
     ctx: &PageCtx<'_>,
     reading: &PageReading,
@@ -609,40 +615,61 @@ pub(crate) async fn store_fields(
 ) -> Result<(), WriteError> {
     let mut crops: HashMap<String, Crop> = crops.into_iter().collect();
     let sv = ctx.version.id;
-    for f in &reading.fields {
-        let src = Source {
+    let response_id = ctx.response.id;
+    let accepted = accepted_answers_of(ctx.txn, &[response_id]).await?;
+    let sources: Vec<Source> = reading
+        .fields
+        .iter()
+        .map(|f| Source {
             kind: SourceKind::Scan,
             source_ref: format!("{} {}", ctx.where_, f.key),
             scanned_page_id: Some(ctx.page_id),
             imported_file_id: ctx.file_id,
             row_number: None,
             person: None,
-        };
+        })
+        .collect();
+    let mut first = Vec::new();
+    let mut for_review = Vec::new();
+    for (f, src) in reading.fields.iter().zip(&sources) {
         match &f.status {
             FieldStatus::Decided | FieldStatus::NoAnswer => {
+                let current = accepted.get(&(response_id, f.key.clone()));
                 if f.value.is_none()
-                    && let Some(current) = accepted_answer(ctx.txn, ctx.response.id, &f.key).await?
-                    && current.source_kind != SourceKind::Scan.as_str()
+                    && current.is_some_and(|c| c.source_kind != Some(SourceKind::Scan))
                 {
                     // Nothing marked on paper does not contradict what a CSV or a person said.
                     report.counts.fields_decided += 1;
                     continue;
                 }
-                let put = put_answer(
-                    ctx.txn,
-                    ctx.response,
-                    &f.key,
-                    f.value.clone(),
-                    Some(f.confidence),
-                    &src,
-                    ctx.actor,
-                )
-                .await?;
-                if matches!(put, Put::Conflict { .. }) {
-                    report.counts.conflicts += 1;
-                } else {
-                    report.counts.fields_decided += 1;
+                let value = encode_value(&f.value);
+                match decide(current, value.as_deref(), src) {
+                    Decision::Insert => first.push(FirstAnswer {
+                        response_id,
+                        field_key: &f.key,
+                        value,
+                        confidence: Some(f.confidence),
+                        src: src.clone(),
+                    }),
+                    Decision::Unchanged(_) => {}
+                    Decision::Supersede(_) | Decision::Conflict(_) => {
+                        let put = put_answer(
+                            ctx.txn,
+                            ctx.response,
+                            &f.key,
+                            f.value.clone(),
+                            Some(f.confidence),
+                            src,
+                            ctx.actor,
+                        )
+                        .await?;
+                        if matches!(put, Put::Conflict { .. }) {
+                            report.counts.conflicts += 1;
+                            continue;
+                        }
+                    }
                 }
+                report.counts.fields_decided += 1;
             }
             FieldStatus::Review { reason } => {
                 let crop = crops.remove(&f.key);
@@ -653,17 +680,14 @@ pub(crate) async fn store_fields(
                     "reason": reason,
                 });
                 add_crop(ctx, &mut payload, crop)?;
-                let task = NewTask {
-                    kind: TaskKind::Mark,
-                    survey_version_id: Some(sv),
-                    response_id: None,
-                    field_key: None,
-                    answer_id: None,
-                    scanned_page_id: Some(ctx.page_id),
-                    payload,
-                    dedup_key: format!("mark:{}:{}", ctx.hash, f.key),
-                };
-                put_for_review(ctx.txn, ctx.response, &f.key, guess, None, &src, task).await?;
+                for_review.push(ForReview {
+                    response: ctx.response,
+                    field_key: &f.key,
+                    guess,
+                    confidence: None,
+                    src,
+                    task: review_task(TaskKind::Mark, sv, ctx, payload, "mark", &f.key),
+                });
                 report.counts.marks_to_review += 1;
             }
             FieldStatus::NeedsKeying => {
@@ -675,22 +699,43 @@ pub(crate) async fn store_fields(
                 };
                 let mut payload = json!({"field": f.key, "kind": kind});
                 add_crop(ctx, &mut payload, crop)?;
-                let task = NewTask {
-                    kind: TaskKind::WriteIn,
-                    survey_version_id: Some(sv),
-                    response_id: None,
-                    field_key: None,
-                    answer_id: None,
-                    scanned_page_id: Some(ctx.page_id),
-                    payload,
-                    dedup_key: format!("write_in:{}:{}", ctx.hash, f.key),
-                };
-                put_for_review(ctx.txn, ctx.response, &f.key, None, None, &src, task).await?;
+                for_review.push(ForReview {
+                    response: ctx.response,
+                    field_key: &f.key,
+                    guess: None,
+                    confidence: None,
+                    src,
+                    task: review_task(TaskKind::WriteIn, sv, ctx, payload, "write_in", &f.key),
+                });
                 report.counts.write_ins += 1;
             }
         }
     }
+    insert_first_answers(ctx.txn, first).await?;
+    put_for_review_many(ctx.txn, for_review).await?;
     Ok(())
+}
+
+/// A review task for one field of the page; its dedup key makes the same page read again queue
+/// nothing new.
+fn review_task(
+    kind: TaskKind,
+    sv: i64,
+    ctx: &PageCtx<'_>,
+    payload: serde_json::Value,
+    prefix: &str,
+    key: &str,
+) -> NewTask {
+    NewTask {
+        kind,
+        survey_version_id: Some(sv),
+        response_id: None,
+        field_key: None,
+        answer_id: None,
+        scanned_page_id: Some(ctx.page_id),
+        payload,
+        dedup_key: format!("{prefix}:{}:{key}", ctx.hash),
+    }
 }
 
 /// Saves a field's crop and adds `crop`, `box` and `boxes` to its task payload.

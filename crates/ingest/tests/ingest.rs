@@ -331,3 +331,99 @@ async fn a_broken_file_is_reported_and_the_rest_goes_on() {
     })
     .await;
 }
+
+/// A second, different fax of the same pages (the facility sent its reply again, filled in
+/// differently): a value that differs from the accepted one is queued as a conflict beside it,
+/// an equal one changes nothing, and no field ever has two accepted answers.
+#[tokio::test]
+async fn a_different_copy_of_a_page_is_a_conflict_not_a_replacement() {
+    each_backend(|db| async move {
+        let store = &db.store;
+        let w = world(store).await;
+        let survey = &w.parsed.survey;
+        let layout = capsurvey_forms::form::layout(survey, &w.parsed.content_hash);
+        let copy = |seed: u64, name: &str| {
+            let code = |page| PageCode {
+                survey_version_id: w.sv as u32,
+                mailing_id: w.mailings[0] as u32,
+                page,
+            };
+            let pages = simulate_reply_pages(
+                &layout,
+                survey,
+                code,
+                &random_answers(survey, seed),
+                Profile::FaxFine,
+                seed,
+            );
+            let pics: Vec<_> = pages.iter().map(|p| p.picture()).collect();
+            save(w.dir.path(), name, write_tiff(&pics, TiffCompression::G4))
+        };
+        let first = copy(31, "first.tif");
+        let second = copy(32, "second.tif");
+
+        let s1 = run(store, &w, std::slice::from_ref(&first)).await;
+        assert_eq!(s1.totals.conflicts, 0);
+        let accepted = |all: Vec<answers::Model>| {
+            all.into_iter()
+                .filter(|a| a.status == "accepted")
+                .map(|a| ((a.response_id, a.field_key.clone()), (a.id, a.value)))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        let before = accepted(answers::Entity::find().all(store.db()).await.unwrap());
+        assert!(before.len() > 10, "{}: {before:?}", db.backend);
+
+        let s2 = run(store, &w, std::slice::from_ref(&second)).await;
+        assert!(
+            s2.totals.conflicts > 0,
+            "{}: two random fillings of one form disagree somewhere",
+            db.backend
+        );
+        let all = answers::Entity::find().all(store.db()).await.unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for a in all.iter().filter(|a| a.status == "accepted") {
+            assert!(
+                seen.insert((a.response_id, a.field_key.clone())),
+                "{}: two accepted answers for {}",
+                db.backend,
+                a.field_key
+            );
+        }
+        // What the first copy said stands, untouched.
+        let after = accepted(all.clone());
+        for (key, value) in &before {
+            assert_eq!(after.get(key), Some(value), "{}: {key:?}", db.backend);
+        }
+        let conflicts = review_tasks::Entity::find()
+            .filter(review_tasks::Column::Kind.eq("conflict"))
+            .all(store.db())
+            .await
+            .unwrap();
+        assert_eq!(
+            conflicts.len() as u64,
+            s2.totals.conflicts,
+            "{}",
+            db.backend
+        );
+        for t in &conflicts {
+            let pending = all.iter().find(|a| Some(a.id) == t.answer_id).unwrap();
+            assert_eq!(pending.status, "review");
+            assert!(
+                pending.source_ref.contains("second.tif"),
+                "{}",
+                pending.source_ref
+            );
+            let (_, accepted_value) = &after[&(pending.response_id, pending.field_key.clone())];
+            assert_ne!(
+                &pending.value, accepted_value,
+                "{}: {}",
+                db.backend, pending.field_key
+            );
+        }
+        // Values both copies agree on were neither doubled nor queued.
+        let decided_twice = s2.totals.fields_decided;
+        assert!(decided_twice > 0, "{}", db.backend);
+        db
+    })
+    .await;
+}

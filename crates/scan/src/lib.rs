@@ -41,9 +41,9 @@ use std::path::Path;
 pub use error::{PageError, PageErrorKind, ScanError};
 pub use page::{DEFAULT_DPI, MAX_PIXELS, PageImage};
 pub use recognize::{
-    BoxReading, BoxState, FieldReading, FieldStatus, Identified, PageReading, Registration,
-    Transform, TransformSummary, Unidentified, UnidentifiedReason, crop, encode_png, identify,
-    read_code, read_page, register,
+    Bitmap, BoxReading, BoxState, FieldReading, FieldStatus, Identified, PageReading, Registration,
+    Transform, TransformSummary, Unidentified, UnidentifiedReason, crop, crop_bits, crop_nearest,
+    encode_png, identify, read_code, read_page, register,
 };
 
 /// The file formats this crate reads.

@@ -7,20 +7,72 @@ use image::codecs::png::PngEncoder;
 use super::transform::{PT_PER_MM, Transform};
 use crate::PageImage;
 
+/// How output pixels of a crop map to the scan: the map is affine, so rows and columns step by
+/// constant increments in 16.16 fixed point instead of transforming every output pixel (page
+/// images are a million pixels, and `f64::floor` is a library call on baseline x86-64).
+struct Stepping {
+    w: u32,
+    h: u32,
+    dpi: f32,
+    /// Increments of (u, v) along a row, fixed point.
+    du_x: i64,
+    dv_x: i64,
+    /// Increments along a column and the first pixel's centre, in scan pixels.
+    du_y: f64,
+    dv_y: f64,
+    u0: f64,
+    v0: f64,
+}
+
+const ONE: f64 = 65536.0;
+
+fn fixed(v: f64) -> i64 {
+    (v * ONE).round() as i64
+}
+
+impl Stepping {
+    fn new(transform: &Transform, rect: &Rect, pixels_per_mm: f64) -> Stepping {
+        let ppm = if pixels_per_mm.is_finite() && pixels_per_mm > 0.0 {
+            pixels_per_mm
+        } else {
+            8.0
+        };
+        let w = ((rect.w / PT_PER_MM * ppm).round().max(1.0) as u32).min(20_000);
+        let h = ((rect.h / PT_PER_MM * ppm).round().max(1.0) as u32).min(20_000);
+        let step = 1.0 / ppm * PT_PER_MM;
+        let m = &transform.m;
+        // Pixel centres are at +0.5.
+        let (u0, v0) = transform.apply(rect.x + 0.5 * step, rect.y + 0.5 * step);
+        Stepping {
+            w,
+            h,
+            dpi: (ppm * 25.4) as f32,
+            du_x: fixed(m[0] * step),
+            dv_x: fixed(m[3] * step),
+            du_y: m[1] * step,
+            dv_y: m[4] * step,
+            u0,
+            v0,
+        }
+    }
+
+    /// Fixed-point (u, v) of the first pixel of output row `oy`, shifted by `shift` scan pixels.
+    fn row_start(&self, oy: u32, shift: f64) -> (i64, i64) {
+        (
+            fixed(self.u0 + shift + self.du_y * oy as f64),
+            fixed(self.v0 + shift + self.dv_y * oy as f64),
+        )
+    }
+}
+
 /// Cuts `rect` (page points) out of `page` as an upright image at `pixels_per_mm` in both
 /// directions, whatever the scan's skew, orientation and pixel shape: each output pixel is
 /// mapped through `transform` (page points to image pixels, as in [`super::Identified`]) and
 /// interpolated bilinearly (a 1-bit page: nearest pixel, and the crop is 1-bit too). Parts
 /// outside the scan are white.
 pub fn crop(page: &PageImage, transform: &Transform, rect: &Rect, pixels_per_mm: f64) -> PageImage {
-    let ppm = if pixels_per_mm.is_finite() && pixels_per_mm > 0.0 {
-        pixels_per_mm
-    } else {
-        8.0
-    };
-    let w = ((rect.w / PT_PER_MM * ppm).round().max(1.0) as u32).min(20_000);
-    let h = ((rect.h / PT_PER_MM * ppm).round().max(1.0) as u32).min(20_000);
-    let step = 1.0 / ppm * PT_PER_MM;
+    let s = Stepping::new(transform, rect, pixels_per_mm);
+    let (w, h) = (s.w, s.h);
     let (pw, ph) = (page.width as i64, page.height as i64);
     let px = |x: i64, y: i64| -> i64 {
         if x < 0 || y < 0 || x >= pw || y >= ph {
@@ -29,46 +81,18 @@ pub fn crop(page: &PageImage, transform: &Transform, rect: &Rect, pixels_per_mm:
             page.pixels[(y * pw + x) as usize] as i64
         }
     };
-    // The map is affine: step along rows and columns by constant increments in 16.16 fixed
-    // point instead of transforming every output pixel (page images are a million pixels, and
-    // `f64::floor` is a library call on baseline x86-64).
-    const ONE: f64 = 65536.0;
-    let m = &transform.m;
-    let fixed = |v: f64| (v * ONE).round() as i64;
-    let (du_x, dv_x) = (fixed(m[0] * step), fixed(m[3] * step));
-    let (du_y, dv_y) = (m[1] * step, m[4] * step);
-    // Pixel centres are at +0.5.
-    let (u0, v0) = transform.apply(rect.x + 0.5 * step, rect.y + 0.5 * step);
-    let (u0, v0) = (u0 - 0.5, v0 - 0.5);
-    let row = page.width as usize;
-    let p = &page.pixels;
-    let mut pixels = Vec::with_capacity(w as usize * h as usize);
     if page.bilevel {
         // A 1-bit page has no grey to interpolate: the nearest pixel is as good and four times
-        // cheaper (page images of every fax page are made this way).
-        let (u0, v0) = (u0 + 0.5, v0 + 0.5);
-        for oy in 0..h {
-            let mut u = fixed(u0 + du_y * oy as f64);
-            let mut v = fixed(v0 + dv_y * oy as f64);
-            for _ in 0..w {
-                let (x, y) = (u >> 16, v >> 16);
-                pixels.push(if x >= 0 && y >= 0 && x < pw && y < ph {
-                    p[y as usize * row + x as usize]
-                } else {
-                    255
-                });
-                u += du_x;
-                v += dv_x;
-            }
-        }
-        let dpi = (ppm * 25.4) as f32;
-        let mut out = PageImage::new(w, h, dpi, dpi, pixels);
+        // cheaper.
+        let mut out = nearest(page, &s);
         out.bilevel = true;
         return out;
     }
+    let row = page.width as usize;
+    let p = &page.pixels;
+    let mut pixels = Vec::with_capacity(w as usize * h as usize);
     for oy in 0..h {
-        let mut u = fixed(u0 + du_y * oy as f64);
-        let mut v = fixed(v0 + dv_y * oy as f64);
+        let (mut u, mut v) = s.row_start(oy, -0.5);
         for _ in 0..w {
             let (x0, y0) = (u >> 16, v >> 16);
             let (fx, fy) = (u & 0xFFFF, v & 0xFFFF);
@@ -92,12 +116,132 @@ pub fn crop(page: &PageImage, transform: &Transform, rect: &Rect, pixels_per_mm:
             let bottom = (c << 16) + (d - c) * fx;
             let value = (top << 16) + (bottom - top) * fy;
             pixels.push(((value + (1 << 31)) >> 32).clamp(0, 255) as u8);
-            u += du_x;
-            v += dv_x;
+            u += s.du_x;
+            v += s.dv_x;
         }
     }
-    let dpi = (ppm * 25.4) as f32;
-    PageImage::new(w, h, dpi, dpi, pixels)
+    PageImage::new(w, h, s.dpi, s.dpi, pixels)
+}
+
+/// [`crop`] by the nearest pixel, also for a grey page: a third of the cost of interpolating,
+/// for images meant to be looked at whole (the page image of every page received), not for
+/// faint marks at the limit of the resolution.
+pub fn crop_nearest(
+    page: &PageImage,
+    transform: &Transform,
+    rect: &Rect,
+    pixels_per_mm: f64,
+) -> PageImage {
+    let mut out = nearest(page, &Stepping::new(transform, rect, pixels_per_mm));
+    out.bilevel = page.bilevel;
+    out
+}
+
+fn nearest(page: &PageImage, s: &Stepping) -> PageImage {
+    let (pw, ph) = (page.width as u64, page.height as u64);
+    let stride = page.width as usize;
+    let p = &page.pixels;
+    let mut pixels = Vec::with_capacity(s.w as usize * s.h as usize);
+    for oy in 0..s.h {
+        let (mut u, mut v) = s.row_start(oy, 0.0);
+        for _ in 0..s.w {
+            // Negative coordinates wrap to huge ones and fall outside, as they should.
+            let (x, y) = ((u >> 16) as u64, (v >> 16) as u64);
+            pixels.push(if x < pw && y < ph {
+                p[y as usize * stride + x as usize]
+            } else {
+                255
+            });
+            u += s.du_x;
+            v += s.dv_x;
+        }
+    }
+    PageImage::new(s.w, s.h, s.dpi, s.dpi, pixels)
+}
+
+/// A 1-bit image: rows of packed bits, the leftmost pixel in the highest bit, 1 for white (the
+/// layout of a 1-bit grey PNG). Bits past `width` in a row's last byte are padding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bitmap {
+    /// Width, pixels.
+    pub width: u32,
+    /// Height, pixels.
+    pub height: u32,
+    /// Packed rows, `width.div_ceil(8)` bytes each.
+    pub bits: Vec<u8>,
+}
+
+impl Bitmap {
+    /// Bytes per row.
+    pub fn row_bytes(&self) -> usize {
+        self.width.div_ceil(8) as usize
+    }
+
+    /// Whether the pixel at (`x`, `y`) is white (`None` outside the image).
+    pub fn is_white(&self, x: u32, y: u32) -> Option<bool> {
+        (x < self.width && y < self.height).then(|| {
+            let byte = self.bits[y as usize * self.row_bytes() + x as usize / 8];
+            byte & (0x80 >> (x % 8)) != 0
+        })
+    }
+
+    /// Encodes as a 1-bit grey PNG, for speed over size: every received fax page is written as
+    /// one, and 1-bit rows compress well with the "up" filter alone.
+    pub fn encode_png(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.bits.len() / 4);
+        let mut enc = png::Encoder::new(&mut out, self.width, self.height);
+        enc.set_color(png::ColorType::Grayscale);
+        enc.set_depth(png::BitDepth::One);
+        enc.set_compression(png::Compression::Fast);
+        enc.set_filter(png::Filter::Up);
+        enc.write_header()
+            .and_then(|mut w| w.write_image_data(&self.bits))
+            .expect("encoding a 1-bit image into memory cannot fail");
+        out
+    }
+}
+
+/// [`crop`] of a 1-bit page (a fax) straight to packed bits: the same nearest pixels, without
+/// the byte per pixel in between (review images are made for every fax page, so this is on the
+/// ingest's hot path). A pixel is white when the page's is 128 or more.
+pub fn crop_bits(
+    page: &PageImage,
+    transform: &Transform,
+    rect: &Rect,
+    pixels_per_mm: f64,
+) -> Bitmap {
+    let s = Stepping::new(transform, rect, pixels_per_mm);
+    let row_bytes = s.w.div_ceil(8) as usize;
+    let mut bits = vec![0u8; row_bytes * s.h as usize];
+    let (pw, ph) = (page.width as u64, page.height as u64);
+    let stride = page.width as usize;
+    let p = &page.pixels;
+    for (oy, dst) in (0..s.h).zip(bits.chunks_exact_mut(row_bytes)) {
+        let (mut u, mut v) = s.row_start(oy, 0.0);
+        // Padding bits past the width are sampled too: they are ignored, and it keeps every
+        // byte on the same path.
+        for byte in dst.iter_mut() {
+            let mut acc = 0u8;
+            for _ in 0..8 {
+                let (x, y) = ((u >> 16) as u64, (v >> 16) as u64);
+                // Negative coordinates wrap to huge ones and fall outside, as they should.
+                let white = if x < pw && y < ph {
+                    p[y as usize * stride + x as usize] >= 128
+                } else {
+                    true
+                };
+                acc = (acc << 1) | white as u8;
+                u += s.du_x;
+                v += s.dv_x;
+            }
+            *byte = acc;
+        }
+    }
+    Bitmap {
+        width: s.w,
+        height: s.h,
+        bits,
+    }
 }
 
 /// Encodes a page image as an 8-bit grey PNG (for review screens).
@@ -173,5 +317,47 @@ mod tests {
             .max()
             .unwrap();
         assert!(worst <= 1, "differs by {worst}");
+    }
+
+    #[test]
+    fn packed_crops_are_the_nearest_pixels_of_a_fax_page() {
+        let (w, h) = (301u32, 203u32);
+        let pixels = (0..w * h)
+            .map(|i: u32| {
+                if (i.wrapping_mul(2_654_435_761) >> 31) == 0 {
+                    0
+                } else {
+                    255
+                }
+            })
+            .collect();
+        let mut page = PageImage::new(w, h, 204.0, 98.0, pixels);
+        page.bilevel = true;
+        let t = Transform {
+            m: [2.776, -0.05, 3.0, 0.048, 1.388, -2.0],
+        };
+        // Running off the image on the left, and a width that is no multiple of 8.
+        let rect = Rect {
+            x: -5.0,
+            y: 10.0,
+            w: 119.0,
+            h: 160.0,
+        };
+        let bytes = crop(&page, &t, &rect, 6.0);
+        let bits = crop_bits(&page, &t, &rect, 6.0);
+        assert_eq!((bits.width, bits.height), (bytes.width, bytes.height));
+        assert_ne!(bits.width % 8, 0);
+        for y in 0..bytes.height {
+            for x in 0..bytes.width {
+                let white = bytes.get(x, y).unwrap() >= 128;
+                assert_eq!(bits.is_white(x, y), Some(white), "({x}, {y})");
+            }
+        }
+        // Both colours occur, and the PNG decodes to the same pixels.
+        assert!(bytes.pixels.contains(&0) && bytes.pixels.contains(&255));
+        let decoded = image::load_from_memory(&bits.encode_png())
+            .unwrap()
+            .to_luma8();
+        assert_eq!(decoded.as_raw(), &bytes.pixels);
     }
 }

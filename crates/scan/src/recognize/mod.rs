@@ -69,7 +69,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::PageImage;
 
-pub use crop::{crop, encode_png};
+pub use crop::{Bitmap, crop, crop_bits, crop_nearest, encode_png};
 pub use transform::{PointPair, Transform, TransformSummary};
 
 /// The decision thresholds, in one place.
