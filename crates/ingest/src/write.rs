@@ -112,14 +112,7 @@ impl<'a> Writer<'a> {
         // Dropping the transaction rolls it back.
         self.current = None;
         let e = e.to_string();
-        let hint = if e.contains("readonly") || e.contains("read-only") {
-            " (the database cannot be written: check the file's permissions, the disk, or the \
-             PostgreSQL user's rights)"
-        } else if e.contains("No space left") || e.contains("disk is full") || e.contains("full") {
-            " (the disk is full: free space and run the same command again)"
-        } else {
-            ""
-        };
+        let hint = capsurvey_store::write_failure_hint(&e);
         report.outcome = Outcome::Failed {
             error: format!(
                 "{}: nothing from this file was stored: {e}{hint}",
@@ -251,13 +244,7 @@ impl<'a> Writer<'a> {
                 let hash = report_hash(report).map(|h| h.0).unwrap_or_default();
                 self.lost_race(&hash, report).await;
             }
-            Err(e) => {
-                report.outcome = Outcome::Failed {
-                    error: format!("{}: nothing from this file was stored: {e}", report.path),
-                };
-                report.imported_file_id = None;
-                report.counts = crate::Counts::default();
-            }
+            Err(e) => self.abandon(report, e),
         }
     }
 
@@ -478,7 +465,7 @@ impl<'a> Writer<'a> {
     /// Queues quality checks over every stored survey version (the sample depends only on the
     /// answers, so this also completes a run that was cut short); returns how many were queued.
     /// Each check gets a crop of its question from the stored page image.
-    pub async fn sample_quality(&self) -> Result<u64, StoreError> {
+    pub async fn sample_quality(&self) -> Result<u64, WriteError> {
         let mut queued = 0;
         let mut cache: Option<(String, image::GrayImage)> = None;
         for version in self.catalog.versions() {
@@ -500,7 +487,11 @@ impl<'a> Writer<'a> {
                     version.id,
                     self.opts.quality_share,
                     |answer| {
-                        let (image, page_no) = pages.get(&answer.scanned_page_id?)?;
+                        let Some((image, page_no)) =
+                            answer.scanned_page_id.and_then(|p| pages.get(&p))
+                        else {
+                            return Ok(None);
+                        };
                         quality_crop(
                             &self.opts.data_dir,
                             version,
@@ -514,7 +505,7 @@ impl<'a> Writer<'a> {
                 )
                 .await;
                 match result {
-                    Err(e) if attempt < 3 && is_unique(&e) => {
+                    Err(e) if attempt < 3 && is_unique_violation(&e) => {
                         attempt += 1;
                     }
                     other => break other?,
@@ -582,8 +573,12 @@ pub fn save(data_dir: &Path, rel: &str, bytes: &[u8]) -> Result<String, WriteErr
         std::fs::create_dir_all(parent).map_err(io)?;
     }
     let tmp = full.with_extension("png.part");
-    std::fs::write(&tmp, bytes).map_err(io)?;
-    std::fs::rename(&tmp, &full).map_err(io)?;
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &full));
+    if let Err(e) = written {
+        // A full disk leaves the start of the image behind: it would only take more space.
+        std::fs::remove_file(&tmp).ok();
+        return Err(io(e));
+    }
     Ok(rel.to_owned())
 }
 
@@ -794,7 +789,27 @@ fn quality_crop(
     image_rel: &str,
     answer_id: i64,
     cache: &mut Option<(String, image::GrayImage)>,
-) -> Option<serde_json::Value> {
+) -> Result<Option<serde_json::Value>, WriteError> {
+    let Some((png, px, boxes)) =
+        quality_crop_png(data_dir, version, page_no, key, image_rel, cache)
+    else {
+        return Ok(None);
+    };
+    // A crop that cannot be written (a full disk) fails the sampling: a check made without its
+    // crop would never get one, while the next run makes the check whole.
+    let rel = save(data_dir, &format!("crops/quality-{answer_id}.png"), &png)?;
+    Ok(Some(json!({"crop": rel, "box": px, "boxes": boxes})))
+}
+
+/// The PNG of a question's area, its first box and all its boxes in the crop's pixels.
+fn quality_crop_png(
+    data_dir: &Path,
+    version: &Version,
+    page_no: u32,
+    key: &str,
+    image_rel: &str,
+    cache: &mut Option<(String, image::GrayImage)>,
+) -> Option<(Vec<u8>, Option<serde_json::Value>, Vec<serde_json::Value>)> {
     let layout = version.layout.page(page_no)?;
     let boxes: Vec<&capsurvey_layout::AnswerBox> =
         layout.boxes.iter().filter(|b| b.key == key).collect();
@@ -825,14 +840,13 @@ fn quality_crop(
     let mut png = Vec::new();
     part.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
         .ok()?;
-    let rel = save(data_dir, &format!("crops/quality-{answer_id}.png"), &png).ok()?;
     let px = |r: &Rect| {
         let (bx, by, bw, bh) = to_pixels(r, &area, PAGE_PX_PER_MM);
         json!({"x": bx, "y": by, "w": bw, "h": bh})
     };
-    Some(json!({
-        "crop": rel,
-        "box": boxes.first().map(|b| px(&b.rect)),
-        "boxes": boxes.iter().map(|b| px(&b.rect)).collect::<Vec<_>>(),
-    }))
+    Some((
+        png,
+        boxes.first().map(|b| px(&b.rect)),
+        boxes.iter().map(|b| px(&b.rect)).collect(),
+    ))
 }

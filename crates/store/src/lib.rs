@@ -71,6 +71,33 @@ pub enum StoreError {
     Conflict(String),
 }
 
+/// What to do about a failed write, to append to its error message (empty when `error` is
+/// about something else): a full disk (ENOSPC; EFBIG from a file size limit; SQLite's "database
+/// or disk is full"; PostgreSQL's disk_full), a disk SQLite could not write, or a database that
+/// cannot be written at all.
+pub fn write_failure_hint(error: &str) -> &'static str {
+    const FULL: [&str; 6] = [
+        "No space left",
+        "os error 28",
+        "File too large",
+        "os error 27",
+        "disk is full",
+        "(code: 13)",
+    ];
+    if error.contains("readonly") || error.contains("read-only") {
+        " (the database cannot be written: check the file's permissions, the disk, or the \
+         PostgreSQL user's rights)"
+    } else if FULL.iter().any(|m| error.contains(m)) {
+        " (the disk is full: free space and run the same command again)"
+    } else if error.contains("disk I/O error") {
+        // SQLite says this when a write fails for another reason than ENOSPC, EFBIG included.
+        " (the disk could not be written: if the disk is full, free space and run the same \
+         command again; otherwise check the disk)"
+    } else {
+        ""
+    }
+}
+
 /// Result with a [`StoreError`].
 pub type Result<T> = std::result::Result<T, StoreError>;
 

@@ -51,20 +51,26 @@ pub async fn sample_quality_checks<C: ConnectionTrait>(
     survey_version_id: i64,
     share: f64,
 ) -> Result<Vec<review_tasks::Model>> {
-    sample_quality_checks_with(conn, survey_version_id, share, |_| None).await
+    sample_quality_checks_with(conn, survey_version_id, share, |_| {
+        Ok::<_, StoreError>(None)
+    })
+    .await
 }
 
 /// Like [`sample_quality_checks`], with `evidence` adding payload keys for each sampled answer
 /// (the scan side passes the crop: `{"crop": "…png", "box": {…}}`), merged into the payload.
-pub async fn sample_quality_checks_with<C, F>(
+/// An error from `evidence` (the crop could not be written) stops the sampling before that
+/// answer's task is made, so that a later run makes it complete.
+pub async fn sample_quality_checks_with<C, F, E>(
     conn: &C,
     survey_version_id: i64,
     share: f64,
     mut evidence: F,
-) -> Result<Vec<review_tasks::Model>>
+) -> std::result::Result<Vec<review_tasks::Model>, E>
 where
     C: ConnectionTrait,
-    F: FnMut(&answers::Model) -> Option<serde_json::Value>,
+    F: FnMut(&answers::Model) -> std::result::Result<Option<serde_json::Value>, E>,
+    E: From<StoreError>,
 {
     let responses_of_version = Query::select()
         .column(responses::Column::Id)
@@ -77,7 +83,8 @@ where
         .filter(answers::Column::ResponseId.in_subquery(responses_of_version))
         .order_by_asc(answers::Column::Id)
         .all(conn)
-        .await?;
+        .await
+        .map_err(StoreError::from)?;
     let mut created = Vec::new();
     for a in candidates {
         if !in_quality_sample(a.id, share) {
@@ -87,7 +94,8 @@ where
         let image = match a.scanned_page_id {
             Some(p) => scanned_pages::Entity::find_by_id(p)
                 .one(conn)
-                .await?
+                .await
+                .map_err(StoreError::from)?
                 .and_then(|p| p.image_path),
             None => None,
         };
@@ -98,7 +106,7 @@ where
             "source": a.source_ref,
             "image": image,
         });
-        if let Some(serde_json::Value::Object(extra)) = evidence(&a)
+        if let Some(serde_json::Value::Object(extra)) = evidence(&a)?
             && let serde_json::Value::Object(p) = &mut payload
         {
             p.extend(extra);

@@ -192,7 +192,7 @@ async fn a_deterministic_share_of_machine_answers_is_sampled_once() {
 
         // All of them, with evidence from the scan side.
         let rest = sample_quality_checks_with(conn, v.id, 1.0, |a| {
-            Some(serde_json::json!({"crop": format!("crops/{}.png", a.id), "box": {"x": 1, "y": 2, "w": 3, "h": 4}}))
+            Ok::<_, capsurvey_store::StoreError>(Some(serde_json::json!({"crop": format!("crops/{}.png", a.id), "box": {"x": 1, "y": 2, "w": 3, "h": 4}})))
         })
         .await
         .unwrap();

@@ -43,7 +43,7 @@ use capsurvey_store::{
     Accepted, Decision, FirstAnswer, ForReview, NewTask, Put, Source, SourceKind, Store,
     StoreError, TaskKind, accepted_answers_of, audit, decide, encode_value, imported_file,
     insert_first_answers, now, put_answer, put_for_review_many, record_imported_file,
-    register_survey, set_import_summary,
+    register_survey, set_import_summary, write_failure_hint,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -356,8 +356,10 @@ async fn import_one(
     let txn = match store.db().begin().await {
         Ok(t) => t,
         Err(e) => {
+            let e = format!("database error: {e}");
+            let hint = write_failure_hint(&e);
             report.outcome = Outcome::Failed {
-                error: format!("database error: {e}"),
+                error: format!("{e}{hint}"),
             };
             return report;
         }
@@ -377,9 +379,12 @@ async fn import_one(
     match result {
         Ok(true) => {
             if let Err(e) = txn.commit().await {
+                let e = format!("database error at commit: {e}");
+                let hint = write_failure_hint(&e);
                 report.outcome = Outcome::Failed {
-                    error: format!("database error at commit: {e}"),
+                    error: format!("{e}{hint}"),
                 };
+                report.imported_file_id = None;
             }
         }
         Ok(false) => {
@@ -388,8 +393,10 @@ async fn import_one(
         }
         Err(e) => {
             let _ = txn.rollback().await;
+            let e = e.to_string();
+            let hint = write_failure_hint(&e);
             report.outcome = Outcome::Failed {
-                error: e.to_string(),
+                error: format!("{e}{hint}"),
             };
             report.imported_file_id = None;
         }

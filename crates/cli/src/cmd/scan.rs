@@ -112,7 +112,12 @@ async fn ingest(
             bar.suspend(|| print_file(r));
         }
     };
-    let summary = capsurvey_ingest::ingest(&store, &files, &opts, &mut on_progress).await?;
+    let summary = capsurvey_ingest::ingest(&store, &files, &opts, &mut on_progress)
+        .await
+        .map_err(|e| {
+            let e = e.to_string();
+            anyhow::anyhow!("{e}{}", capsurvey_store::write_failure_hint(&e))
+        })?;
     bar.finish_and_clear();
     if let Some(path) = &report_path {
         let json = serde_json::to_string_pretty(&summary).expect("reports serialise");
