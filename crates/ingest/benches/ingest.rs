@@ -1,7 +1,8 @@
 //! End-to-end scan ingest: pages per second and peak memory for fax standard and fine G4 TIFF
 //! and 300-dpi grey JPEG, with the time of each stage, into a fresh SQLite database.
 //!
-//! `cargo bench -p capsurvey-ingest --bench ingest` (PAGES=n to change the TIFF's page count).
+//! `cargo bench -p capsurvey-ingest --bench ingest` (PAGES=n to change the TIFF's page count,
+//! CASES=standard,fine,jpeg to run only some).
 //! The replies are simulated by capsurvey-faxsim from the dental survey's real layout: ticks,
 //! crosses, circles, handwriting in the number and text fields, fax degradation.
 
@@ -216,9 +217,18 @@ fn main() {
         return;
     }
     println!("threads: {}", rayon::current_num_threads());
+    // CASES=standard,fine,jpeg picks some (to profile one, say).
+    let cases = std::env::var("CASES").unwrap_or_else(|_| "standard,fine,jpeg".into());
+    let wanted = |c: &str| cases.split(',').any(|w| w.trim() == c);
     rt.block_on(async {
-        case("fax standard G4 TIFF", Profile::FaxStandard, pages, false).await;
-        case("fax fine G4 TIFF", Profile::FaxFine, pages / 2, false).await;
-        case("300 dpi grey JPEG", Profile::Scan300Grey, 60, true).await;
+        if wanted("standard") {
+            case("fax standard G4 TIFF", Profile::FaxStandard, pages, false).await;
+        }
+        if wanted("fine") {
+            case("fax fine G4 TIFF", Profile::FaxFine, pages / 2, false).await;
+        }
+        if wanted("jpeg") {
+            case("300 dpi grey JPEG", Profile::Scan300Grey, 60, true).await;
+        }
     });
 }

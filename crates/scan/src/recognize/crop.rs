@@ -216,10 +216,33 @@ pub fn crop_bits(
     let (pw, ph) = (page.width as u64, page.height as u64);
     let stride = page.width as usize;
     let p = &page.pixels;
+    let inside =
+        |u: i64, v: i64| u >= 0 && v >= 0 && ((u >> 16) as u64) < pw && ((v >> 16) as u64) < ph;
+    let last = (row_bytes * 8) as i64 - 1;
     for (oy, dst) in (0..s.h).zip(bits.chunks_exact_mut(row_bytes)) {
         let (mut u, mut v) = s.row_start(oy, 0.0);
         // Padding bits past the width are sampled too: they are ignored, and it keeps every
         // byte on the same path.
+        if inside(u, v) && inside(u + last * s.du_x, v + last * s.dv_x) {
+            // The whole row is on the image (a straight line between two points on it): no
+            // bounds per pixel, and the source row changes only where the skew crosses one.
+            let mut y = v >> 16;
+            let mut src = &p[y as usize * stride..][..stride];
+            for byte in dst.iter_mut() {
+                let mut acc = 0u8;
+                for _ in 0..8 {
+                    if v >> 16 != y {
+                        y = v >> 16;
+                        src = &p[y as usize * stride..][..stride];
+                    }
+                    acc = (acc << 1) | (src[(u >> 16) as usize] >= 128) as u8;
+                    u += s.du_x;
+                    v += s.dv_x;
+                }
+                *byte = acc;
+            }
+            continue;
+        }
         for byte in dst.iter_mut() {
             let mut acc = 0u8;
             for _ in 0..8 {
@@ -343,16 +366,27 @@ mod tests {
             w: 119.0,
             h: 160.0,
         };
-        let bytes = crop(&page, &t, &rect, 6.0);
-        let bits = crop_bits(&page, &t, &rect, 6.0);
-        assert_eq!((bits.width, bits.height), (bytes.width, bytes.height));
-        assert_ne!(bits.width % 8, 0);
-        for y in 0..bytes.height {
-            for x in 0..bytes.width {
-                let white = bytes.get(x, y).unwrap() >= 128;
-                assert_eq!(bits.is_white(x, y), Some(white), "({x}, {y})");
+        // And one wholly on the image (rows take the path without bounds per pixel).
+        let inner = Rect {
+            x: 10.0,
+            y: 10.0,
+            w: 85.0,
+            h: 100.0,
+        };
+        for rect in [rect, inner] {
+            let bytes = crop(&page, &t, &rect, 6.0);
+            let bits = crop_bits(&page, &t, &rect, 6.0);
+            assert_eq!((bits.width, bits.height), (bytes.width, bytes.height));
+            assert_ne!(bits.width % 8, 0);
+            for y in 0..bytes.height {
+                for x in 0..bytes.width {
+                    let white = bytes.get(x, y).unwrap() >= 128;
+                    assert_eq!(bits.is_white(x, y), Some(white), "({x}, {y}) of {rect:?}");
+                }
             }
         }
+        let bytes = crop(&page, &t, &rect, 6.0);
+        let bits = crop_bits(&page, &t, &rect, 6.0);
         // Both colours occur, and the PNG decodes to the same pixels.
         assert!(bytes.pixels.contains(&0) && bytes.pixels.contains(&255));
         let decoded = image::load_from_memory(&bits.encode_png())
