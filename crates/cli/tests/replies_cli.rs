@@ -43,22 +43,26 @@ fn load_roster(db: &Path) {
         let store = capsurvey_store::Store::open(&db.display().to_string())
             .await
             .unwrap();
-        let list = std::fs::read_to_string(fixture("roster/facilities.csv")).unwrap();
-        for line in list.lines().skip(1) {
-            let c: Vec<&str> = line.split(',').collect();
-            facilities::ActiveModel {
-                code: Set(c[0].into()),
-                facility_type: Set(c[1].into()),
-                name: Set(c[2].into()),
-                created_at: Set(capsurvey_store::now()),
-                updated_at: Set(capsurvey_store::now()),
-                ..Default::default()
-            }
-            .insert(store.db())
-            .await
-            .unwrap();
-        }
+        insert_roster(&store).await;
     });
+}
+
+async fn insert_roster(store: &capsurvey_store::Store) {
+    let list = std::fs::read_to_string(fixture("roster/facilities.csv")).unwrap();
+    for line in list.lines().skip(1) {
+        let c: Vec<&str> = line.split(',').collect();
+        facilities::ActiveModel {
+            code: Set(c[0].into()),
+            facility_type: Set(c[1].into()),
+            name: Set(c[2].into()),
+            created_at: Set(capsurvey_store::now()),
+            updated_at: Set(capsurvey_store::now()),
+            ..Default::default()
+        }
+        .insert(store.db())
+        .await
+        .unwrap();
+    }
 }
 
 #[test]
@@ -175,4 +179,122 @@ fn survey_and_mapping_options() {
         stdout.contains("--mapping <FILE>") && stdout.contains("docs/replies-format.md"),
         "{stdout}"
     );
+}
+
+/// What the store holds, to see that a second run changes nothing.
+async fn store_counts(store: &capsurvey_store::Store) -> [u64; 4] {
+    use capsurvey_store::entity::{answers, imported_files, responses, review_tasks};
+    use capsurvey_store::sea_orm::{EntityTrait, PaginatorTrait};
+    let db = store.db();
+    [
+        answers::Entity::find().count(db).await.unwrap(),
+        review_tasks::Entity::find().count(db).await.unwrap(),
+        responses::Entity::find().count(db).await.unwrap(),
+        imported_files::Entity::find().count(db).await.unwrap(),
+    ]
+}
+
+/// Damaged reply files in a batch (issue 9): a 10 MB cell goes to review as too long, named by
+/// file, row and column, with only the start of its text; a UTF-8 file with a broken character
+/// is refused at its line (not read as Shift_JIS); the rest of the batch is imported, and
+/// running the same import again changes nothing.
+#[tokio::test]
+async fn damaged_reply_files_are_reported_and_the_batch_goes_on() {
+    use capsurvey_store::entity::review_tasks;
+    use capsurvey_store::sea_orm::EntityTrait;
+    capsurvey_store::testing::each_backend(|db| async move {
+        insert_roster(&db.store).await;
+        let dir = tempfile::tempdir().unwrap();
+        let huge = dir.path().join("huge-cell.csv");
+        let csv = std::fs::read_to_string(fixture("dental-utf8bom-ids.csv")).unwrap();
+        std::fs::write(&huge, csv.replacen("佐藤 太郎", &"あ".repeat(3_495_253), 1)).unwrap();
+        let huge = huge.display().to_string();
+        let broken = root()
+            .join("fixtures/hostile/reply-invalid-utf8.csv")
+            .display()
+            .to_string();
+        let good = fixture("dental-excel-sjis-labels.csv");
+        let run = || {
+            Command::new(env!("CARGO_BIN_EXE_capsurvey"))
+                .arg("--db")
+                .arg(&db.spec)
+                .arg("--surveys")
+                .arg(root().join("surveys"))
+                .args(["replies", "import", &huge, &broken, &good])
+                .env_remove("CAPSURVEY_DB")
+                .output()
+                .expect("run capsurvey")
+        };
+        let started = std::time::Instant::now();
+        let out = run();
+        // A sanity bound, not a benchmark: reading the 10 MB cell takes well under a second.
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "{:?}",
+            started.elapsed()
+        );
+        let (stdout, stderr) = text(&out);
+        let backend = db.backend;
+        assert_eq!(out.status.code(), Some(1), "{backend}\n{stdout}\n{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "error: {broken}: line 4: the text is neither UTF-8 nor Shift_JIS (CP932)"
+            )),
+            "{backend}: {stderr}"
+        );
+        assert!(
+            stdout.contains(&format!("{huge}: imported as dental v1")),
+            "{backend}: {stdout}"
+        );
+        assert!(
+            stdout.contains(
+                "  damaged cell: huge-cell.csv:2, column q02.name: the text has 3495253 \
+                 characters, more than the 500 an answer here may have"
+            ),
+            "{backend}: {stdout}"
+        );
+        assert!(
+            stdout.contains("dental-excel-sjis-labels.csv: imported as dental v1"),
+            "{backend}: {stdout}"
+        );
+        assert!(
+            stdout.contains("3 file(s): 2 imported, 0 skipped as already imported, 1 failed"),
+            "{backend}: {stdout}"
+        );
+        // The review task: file, row and column, and a shortened copy of the text.
+        let tasks = review_tasks::Entity::find()
+            .all(db.store.db())
+            .await
+            .unwrap();
+        let long: Vec<serde_json::Value> = tasks
+            .iter()
+            .filter(|t| t.field_key.as_deref() == Some("q02.name"))
+            .map(|t| serde_json::from_str(&t.payload).unwrap())
+            .collect();
+        assert_eq!(long.len(), 1, "{backend}: {long:?}");
+        let p = &long[0];
+        assert_eq!(
+            (&p["file"], &p["row"], &p["column"]),
+            (&"huge-cell.csv".into(), &2.into(), &"q02.name".into()),
+            "{backend}: {p}"
+        );
+        let raw = p["raw"].as_str().unwrap();
+        assert!(
+            raw.len() < 1000 && raw.starts_with("あああ") && raw.contains("3495253 characters"),
+            "{backend}: {raw}"
+        );
+        let before = store_counts(&db.store).await;
+
+        let out = run();
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{backend}\n{stdout}\n{stderr}");
+        assert!(
+            stdout.contains("3 file(s): 0 imported, 2 skipped as already imported, 1 failed"),
+            "{backend}: {stdout}"
+        );
+        assert!(stderr.contains("line 4: "), "{backend}: {stderr}");
+        assert_eq!(store_counts(&db.store).await, before, "{backend}");
+        db
+    })
+    .await;
 }

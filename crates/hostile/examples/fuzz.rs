@@ -2,11 +2,12 @@
 //!
 //! ```text
 //! cargo run -p capsurvey-hostile --release --example fuzz -- [TARGET…] [--mutations N] [--seed S]
-//!     [--replay FILE…]
+//!     [--seconds T] [--replay FILE…]
 //! ```
 //!
 //! Targets: survey, replies, roster, scan, pagecode, jptext (default: all). Each seed of
-//! `fuzz/corpus/<target>/` and `fixtures/hostile/` is mutated N times (default 2000). Inputs
+//! `fuzz/corpus/<target>/` and `fixtures/hostile/` is mutated N times (default 2000), or until
+//! T seconds have passed for each target (the round running is finished). Inputs
 //! that panic are saved under the temporary directory (`capsurvey-hostile-findings/`) and
 //! listed; the exit status is 1 when there are any. `--replay` runs given files through the
 //! targets instead (for a cargo-fuzz artifact, say).
@@ -29,6 +30,7 @@ fn main() {
         match a.as_str() {
             "--mutations" => opts.mutations_per_seed = parse(args.next()),
             "--seed" => opts.seed = parse(args.next()),
+            "--seconds" => opts.time_limit = Some(Duration::from_secs(parse(args.next()))),
             "--replay" => replay.extend(args.by_ref()),
             name => match Target::from_name(name) {
                 Some(t) => targets.push(t),

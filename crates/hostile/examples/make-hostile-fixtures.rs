@@ -148,6 +148,12 @@ pub fn hostile_files() -> Vec<(String, Vec<u8>)> {
         "reply-invalid-utf8.csv",
         damage_line(&utf8[3..], 4, b"\xE3\x81"),
     ));
+    // Found by fuzzing: two faults in one file, a broken character in line 2 and a quote opened
+    // in line 4 that never closes; the first one in the file is reported, whatever the block
+    // size (whole-file blocks used to report the quote).
+    let mut cut = damage_line(&first_lines(&utf8, 3), 2, b"\xE3\x81");
+    cut.extend_from_slice("dental,1330020003,\"みどり".as_bytes());
+    out.push(("reply-damaged-and-cut.csv", cut));
     let sjis = fixture("replies/dental-excel-sjis-labels.csv");
     out.push(("reply-invalid-sjis.csv", damage_line(&sjis, 4, b"\x81\x20")));
     // Roster: the city's own list as it comes (CP932) and saved as UTF-8 without a BOM, and a

@@ -339,6 +339,9 @@ pub struct Options {
     pub watchdog: Duration,
     /// Where findings and hung inputs are saved.
     pub save_dir: PathBuf,
+    /// Stop after the round running when this much time has passed (long runs are asked
+    /// for by time, whatever the machine's speed); `None`: all rounds.
+    pub time_limit: Option<Duration>,
 }
 
 impl Default for Options {
@@ -348,6 +351,7 @@ impl Default for Options {
             seed: 1,
             watchdog: Duration::from_secs(120),
             save_dir: std::env::temp_dir().join("capsurvey-hostile-findings"),
+            time_limit: None,
         }
     }
 }
@@ -478,6 +482,9 @@ pub fn fuzz(target: Target, seeds: &[(String, Vec<u8>)], opts: &Options) -> Summ
     }
     if !seeds.is_empty() {
         for round in 1..=opts.mutations_per_seed {
+            if opts.time_limit.is_some_and(|l| started.elapsed() > l) {
+                break;
+            }
             for (name, bytes) in seeds {
                 let mut input = bytes.clone();
                 input.truncate(max_len);

@@ -362,17 +362,6 @@ fn read_replies(
     }
 }
 
-fn known_issue(o: &ReplyOutcome) -> bool {
-    let msg = match o {
-        ReplyOutcome::Refused(m) => m,
-        ReplyOutcome::Read {
-            failed: Some(m), ..
-        } => m,
-        ReplyOutcome::Read { failed: None, .. } => return false,
-    };
-    msg.contains("neither UTF-8 nor Shift_JIS") || msg.starts_with("no survey `")
-}
-
 /// What an import makes of an outcome: a file that fails at some point imports nothing, so the
 /// rows handed out before the failure (more of them with smaller blocks) do not count.
 fn import_view(o: &ReplyOutcome) -> ReplyOutcome {
@@ -425,10 +414,11 @@ pub fn replies(data: &[u8]) {
     }
     let detected = read_replies(&scratch.0, None, None);
     {
-        // Small blocks, but the header and the first data record (quoted line breaks
-        // included) in the first one: the reader decides the delimiter, the encoding and the
-        // survey on the first block, so it is not meant to be asked with a block shorter than
-        // that (the default is 512 KiB).
+        // Small blocks of about two lines, the header whole in the first one: the reader takes
+        // the delimiter from as much of the header line as its first block holds (the default
+        // block is 512 KiB). The encoding (from the first non-ASCII line) and the survey
+        // column's value (in the first data record) are read whole whatever the block size,
+        // so every outcome, refusals and their reasons included, must be the same.
         let mut in_quotes = false;
         let two_lines = data
             .iter()
@@ -442,35 +432,11 @@ pub fn replies(data: &[u8]) {
             .nth(1)
             .map_or(data.len(), |(i, _)| i + 1);
         let small = read_replies(&scratch.0, None, Some(two_lines.max(61)));
-        // Known tabular issues, compared only with CAPSURVEY_FUZZ_STRICT=1 until fixed:
-        // - the encoding is decided on the first block, so a UTF-8 file with a bad byte is
-        //   refused at another line, refused for another reason, or read as Shift_JIS
-        //   mojibake, depending on where the blocks are cut;
-        // - the `survey` column is read from the part of the first data row that is in the
-        //   first block, so a bad value there is seen or not depending on the block size.
-        let body = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
-        let head = &data[..two_lines.max(61).min(data.len())];
-        let head_utf8 = match std::str::from_utf8(head) {
-            Ok(_) => true,
-            Err(e) => e.error_len().is_none(),
-        };
-        let encoding_differs = std::str::from_utf8(body).is_err() && head_utf8;
-        // Refused either way: the import fails alike, only the reason can differ (the survey
-        // is chosen from the first data record as far as it is in the first block, and a
-        // record that cannot be decoded there is passed over: known).
-        let both_refused = matches!(
-            (&detected, &small),
-            (ReplyOutcome::Refused(_), ReplyOutcome::Refused(_))
+        assert_eq!(
+            import_view(&detected),
+            import_view(&small),
+            "the block size changed the result"
         );
-        if strict()
-            || !(encoding_differs || both_refused || known_issue(&detected) || known_issue(&small))
-        {
-            assert_eq!(
-                import_view(&detected),
-                import_view(&small),
-                "the block size changed the result"
-            );
-        }
     }
     // Named survey: the rows are read even when the header matches a survey poorly.
     if matches!(detected, ReplyOutcome::Refused(_)) {

@@ -154,6 +154,9 @@ pub fn value_error_ja(field: &Field<'_>, e: &ValueError) -> String {
             ),
         },
         ValueError::TooManyDecimals(d) => format!("小数点以下は {d} 桁までです。"),
+        ValueError::TooLong { chars, max } => {
+            format!("{chars} 文字あります。{max} 文字以内で入力してください。")
+        }
         ValueError::WrongType { expected, .. } => format!(
             "この欄には{}の値を入力してください。",
             kind_label(*expected)

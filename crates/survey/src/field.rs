@@ -53,7 +53,22 @@ impl Field<'_> {
             .or_else(|| self.question.option(part).map(|o| o.label.as_str()))
     }
 
-    /// Checks that a value fits this field: type, range, known options, exclusivity.
+    /// The most characters a text answer of this field may hold ([`SHORT_TEXT_MAX_CHARS`] or
+    /// [`LONG_TEXT_MAX_CHARS`]); `None` for fields that are not text.
+    pub fn max_chars(&self) -> Option<usize> {
+        match self.kind {
+            FieldKind::Text
+                if self.question.kind == QuestionKind::LongText && self.part.is_none() =>
+            {
+                Some(LONG_TEXT_MAX_CHARS)
+            }
+            FieldKind::Text => Some(SHORT_TEXT_MAX_CHARS),
+            _ => None,
+        }
+    }
+
+    /// Checks that a value fits this field: type, range, known options, exclusivity, length of
+    /// text.
     pub fn check(&self, value: &Value) -> Result<(), ValueError> {
         let q = self.question;
         match (self.kind, value) {
@@ -83,7 +98,17 @@ impl Field<'_> {
                 }
                 self.in_range(*x)
             }
-            (FieldKind::Text, Value::Text(_)) => Ok(()),
+            (FieldKind::Text, Value::Text(t)) => {
+                let max = self.max_chars().unwrap_or(usize::MAX);
+                // Characters are never more than bytes: most texts need no counting.
+                if t.len() > max {
+                    let chars = t.chars().count();
+                    if chars > max {
+                        return Err(ValueError::TooLong { chars, max });
+                    }
+                }
+                Ok(())
+            }
             (expected, got) => Err(ValueError::WrongType {
                 expected,
                 got: got.kind_name(),
@@ -211,6 +236,16 @@ impl Value {
     }
 }
 
+/// The most characters a one-line text answer may hold: `short_text` items (職名, 氏名, 電話,
+/// e-mail) and the write-ins of その他 options. A printed line holds about 40; 500 leaves room
+/// for anything a person types into one cell, while a damaged file's runaway cell (a quote never
+/// closed, megabytes of text) goes to review instead of into the results.
+pub const SHORT_TEXT_MAX_CHARS: usize = 500;
+
+/// The most characters a `long_text` answer (自由記載, 要望) may hold: about three A4 pages of
+/// Japanese, more than any framed free-text area on a form takes; Excel allows 32,767 in a cell.
+pub const LONG_TEXT_MAX_CHARS: usize = 4_000;
+
 /// Why a value does not fit its field.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ValueError {
@@ -233,6 +268,14 @@ pub enum ValueError {
     /// More decimals than the question allows.
     #[error("more than {0} digits after the decimal point")]
     TooManyDecimals(u8),
+    /// Text longer than the field allows ([`Field::max_chars`]).
+    #[error("the text has {chars} characters, more than the {max} an answer here may have")]
+    TooLong {
+        /// Characters given.
+        chars: usize,
+        /// The most allowed.
+        max: usize,
+    },
     /// A value of another type.
     #[error("expected {expected:?}, got {got}")]
     WrongType {

@@ -9,7 +9,7 @@ mod model;
 mod parse;
 mod validate;
 
-pub use field::{Field, FieldKind, Value, ValueError};
+pub use field::{Field, FieldKind, LONG_TEXT_MAX_CHARS, SHORT_TEXT_MAX_CHARS, Value, ValueError};
 pub use model::{
     Choice, FacilityType, Item, NO, Prefill, Question, QuestionKind, Section, Skip, Survey,
     WriteIn, YES,

@@ -522,3 +522,35 @@ fn visiting_nurse_spot_checks() {
     );
     assert!(visits(&plain, "q26b"));
 }
+
+/// Text answers have a length limit (issue 9: a damaged file's 10 MB cell must not become an
+/// answer): short texts and write-ins 500 characters, long texts 4,000, counted in characters.
+#[test]
+fn text_answers_have_a_length_limit() {
+    use capsurvey_survey::{LONG_TEXT_MAX_CHARS, SHORT_TEXT_MAX_CHARS, Value, ValueError};
+    let s = load("dental");
+    let text = |n: usize| Value::Text("あ".repeat(n));
+    let name = q(&s, "q02")
+        .fields()
+        .into_iter()
+        .find(|f| f.part == Some("name"));
+    let name = name.expect("q02.name");
+    assert_eq!(name.max_chars(), Some(SHORT_TEXT_MAX_CHARS));
+    assert_eq!(name.check(&text(SHORT_TEXT_MAX_CHARS)), Ok(()));
+    assert_eq!(
+        name.check(&text(SHORT_TEXT_MAX_CHARS + 1)),
+        Err(ValueError::TooLong {
+            chars: SHORT_TEXT_MAX_CHARS + 1,
+            max: SHORT_TEXT_MAX_CHARS
+        })
+    );
+    let (_, wishes) = s
+        .questions()
+        .find(|(_, q)| q.kind == QuestionKind::LongText)
+        .expect("a long text question");
+    let field = wishes.fields()[0];
+    assert_eq!(field.max_chars(), Some(LONG_TEXT_MAX_CHARS));
+    assert_eq!(field.check(&text(LONG_TEXT_MAX_CHARS)), Ok(()));
+    assert!(field.check(&text(LONG_TEXT_MAX_CHARS + 1)).is_err());
+    assert_eq!(q(&s, "q08").fields()[0].max_chars(), None);
+}

@@ -143,6 +143,9 @@ pub struct FileReport {
     pub row_errors: Vec<String>,
     /// Columns not imported and other notes on the header.
     pub warnings: Vec<String>,
+    /// Cells far longer than any answer (a damaged file), `file:line (row N), column C:
+    /// reason`; their values went to review with the start of the text.
+    pub damaged_cells: Vec<String>,
     /// The `imported_files` row, once imported.
     pub imported_file_id: Option<i64>,
 }
@@ -162,6 +165,7 @@ impl FileReport {
             answers: Counts::default(),
             row_errors: Vec::new(),
             warnings: Vec::new(),
+            damaged_cells: Vec::new(),
             imported_file_id: None,
         }
     }
@@ -758,6 +762,17 @@ impl Writer<'_> {
                 let value = match value {
                     Ok(value) => value,
                     Err(problem) => {
+                        if problem.raw_chars.is_some() {
+                            let at = if row.pos.row == row.pos.line {
+                                format!("{}", row.pos.line)
+                            } else {
+                                format!("{} (row {})", row.pos.line, row.pos.row)
+                            };
+                            self.report.damaged_cells.push(format!(
+                                "{}:{at}, column {}: {}; sent to review",
+                                self.file_name, problem.column, problem.reason
+                            ));
+                        }
                         let payload = serde_json::json!({
                             "raw": problem.raw,
                             "file": self.file_name,

@@ -31,7 +31,10 @@ mod values;
 pub use header::{Catalog, Column, MatchedBy, Plan, SurveyIndex, Target};
 pub use mapping::{Mapping, MappingError};
 pub use read::{Chunk, Format, ReadOptions, ReplyFile, is_workbook};
-pub use rows::{Answer, FacilityKey, Pos, Row, RowError, RowProblem, ValueProblem};
+pub use rows::{
+    Answer, FacilityKey, Pos, RAW_EXCERPT_CHARS, RAW_KEPT_CHARS, Row, RowError, RowProblem,
+    ValueProblem,
+};
 pub use values::FieldSpec;
 
 /// Why a whole file cannot be read. Row-level problems are [`RowError`]s instead.

@@ -366,6 +366,31 @@ fn decode_error_line(bytes: &[u8], first_line: u64, bad_at: usize) -> u64 {
     first_line + count_nl(&bytes[..bad_at.min(bytes.len())])
 }
 
+/// The first line of `bytes` that holds a non-ASCII byte: its start, and its end (after the
+/// line feed) if `bytes` has one after it.
+fn first_non_ascii_line(bytes: &[u8]) -> Option<(usize, Option<usize>)> {
+    let at = bytes.iter().position(|b| !b.is_ascii())?;
+    let from = memrchr(b'\n', &bytes[..at]).map_or(0, |p| p + 1);
+    let to = memchr(b'\n', &bytes[at..]).map(|p| at + p + 1);
+    Some((from, to))
+}
+
+/// The encoding of a file without a byte-order mark, from its first line with a non-ASCII
+/// byte. That line is always read whole (blocks are cut between records), so the decision
+/// is the same whatever the block size. UTF-8 if the line is UTF-8, or UTF-8 text with a
+/// few damaged bytes ([`capsurvey_jptext::looks_like_utf8`]): a damaged line further down is
+/// then refused at its own line, never read as Shift_JIS mojibake. Shift_JIS as Excel writes
+/// it otherwise (its lead bytes 0x81–0x9F make nearly every Japanese character invalid UTF-8).
+/// Known limit: a damaged first line with fewer than four sound Japanese characters whose
+/// bytes happen to be valid Shift_JIS is read as Shift_JIS.
+fn decide(line: &[u8]) -> Enc {
+    if simdutf8::basic::from_utf8(line).is_ok() || capsurvey_jptext::looks_like_utf8(line) {
+        Enc::Utf8
+    } else {
+        Enc::Sjis
+    }
+}
+
 /// Decodes a block whose encoding is known.
 fn decode_block(bytes: &[u8], enc: Enc, line: u64) -> Result<Cow<'_, str>, FileError> {
     match enc {
@@ -479,19 +504,16 @@ fn open_csv(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Result<ReplyF
     let encoding = if bom {
         Enc::Utf8
     } else {
-        // Decide on what has been read: UTF-8 if it is valid UTF-8 (a cut at the end of the buffer
-        // is fine), otherwise Shift_JIS as Excel writes it.
-        match std::str::from_utf8(&buf) {
-            Ok(s) if s.is_ascii() => Enc::Ascii,
-            Ok(_) => Enc::Utf8,
-            Err(e) if e.error_len().is_none() => {
-                if buf[..e.valid_up_to()].is_ascii() {
-                    Enc::Ascii
-                } else {
-                    Enc::Utf8
+        // Decided on the first line with a non-ASCII byte, read whole (see `decide`).
+        loop {
+            let line = first_non_ascii_line(&buf);
+            match line {
+                None => break Enc::Ascii,
+                Some((from, to)) if to.is_some() || eof => {
+                    break decide(&buf[from..to.unwrap_or(buf.len())]);
                 }
+                Some(_) => eof = !read_more(&mut file, &mut buf, block)?,
             }
-            Err(_) => Enc::Sjis,
         }
     };
     let header_text = decode_block(&buf[header_start..header_end], encoding, 1)?;
@@ -502,9 +524,15 @@ fn open_csv(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Result<ReplyF
     if header.iter().all(|h| h.is_empty()) {
         return Err(FileError::Empty);
     }
-    // The survey column's value in the first data row, for choosing the survey.
+    // The survey column's value in the first data row, for choosing the survey: that record is
+    // read whole first, so the choice does not depend on where the first block ends.
     let mapping = opts.mapping.as_deref();
-    let survey_value = survey_column(&header, mapping).and_then(|col| {
+    let survey_col = survey_column(&header, mapping);
+    while survey_col.is_some() && !eof && first_record_end(&buf[header_end..], delimiter).is_none()
+    {
+        eof = !read_more(&mut file, &mut buf, block)?;
+    }
+    let survey_value = survey_col.and_then(|col| {
         let rest = &buf[header_end..];
         let end = first_record_end(rest, delimiter).unwrap_or(rest.len());
         let t = decode_block(&rest[..end], encoding, 1).ok()?;
@@ -580,6 +608,10 @@ impl CsvBody {
                 }
                 if let Some(open) = s.open_quote {
                     self.done = true;
+                    // A line above the quote that cannot be decoded is the file's first
+                    // problem, as smaller blocks (decoded before this one) report it.
+                    let before = &self.buf[..open];
+                    decode_block(before, self.check_encoding(before)?, self.line)?;
                     return Err(FileError::Truncated {
                         line: self.line + count_nl(&self.buf[..open]),
                     });
@@ -623,22 +655,18 @@ impl CsvBody {
         }
     }
 
-    /// Keeps the encoding decided at the header, except that a file that was all ASCII so far
-    /// may turn out to be UTF-8 or Shift_JIS further down.
+    /// Keeps the encoding decided when the file was opened, except that a file that was all
+    /// ASCII so far is decided on its first non-ASCII line further down (a block holds whole
+    /// records, so whole lines). Blocks are checked when they are decoded (in parallel), with
+    /// the line of a bad byte.
     fn check_encoding(&self, bytes: &[u8]) -> Result<Enc, FileError> {
-        match self.enc {
-            Enc::Sjis => Ok(Enc::Sjis),
-            // Checked when the block is decoded (in parallel), with the line of a bad byte.
-            Enc::Utf8 => Ok(Enc::Utf8),
-            Enc::Ascii if bytes.is_ascii() => Ok(Enc::Ascii),
-            Enc::Ascii => match simdutf8::basic::from_utf8(bytes) {
-                Ok(_) => Ok(Enc::Utf8),
-                Err(_) => {
-                    decode_block(bytes, Enc::Sjis, self.line)?;
-                    Ok(Enc::Sjis)
-                }
+        Ok(match self.enc {
+            Enc::Ascii => match first_non_ascii_line(bytes) {
+                None => Enc::Ascii,
+                Some((from, to)) => decide(&bytes[from..to.unwrap_or(bytes.len())]),
             },
-        }
+            decided => decided,
+        })
     }
 
     fn fill(&mut self, plan: &Arc<Plan>, ready: &mut VecDeque<Result<Chunk, FileError>>) {

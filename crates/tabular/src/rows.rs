@@ -171,12 +171,39 @@ impl std::fmt::Display for FacilityKey<'_> {
 /// A value that does not fit its question, with what a reviewer needs to find it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValueProblem {
-    /// The cell text as written (for option columns: `column=text` pairs).
+    /// The cell text as written (for option columns: `column=text` pairs); only its start
+    /// when it is longer than [`RAW_KEPT_CHARS`] (see `raw_chars`).
     pub raw: String,
+    /// When `raw` is only the start of the cell: how many characters the whole cell has. Such
+    /// a cell is far longer than any answer, which says the file is damaged.
+    pub raw_chars: Option<usize>,
     /// The column name(s).
     pub column: String,
     /// Why it does not fit.
     pub reason: String,
+}
+
+/// Raw text up to this many characters is kept whole in a [`ValueProblem`]: twice the longest
+/// text answer (`capsurvey_survey::LONG_TEXT_MAX_CHARS`), so a reviewer sees all of a text
+/// that is only somewhat too long.
+pub const RAW_KEPT_CHARS: usize = 2 * capsurvey_survey::LONG_TEXT_MAX_CHARS;
+
+/// Of a longer cell, a review task keeps this many characters: enough to recognise it, where
+/// the whole could be megabytes of a damaged file.
+pub const RAW_EXCERPT_CHARS: usize = 200;
+
+/// The raw text as a [`ValueProblem`] keeps it, and the whole cell's length when cut.
+fn kept_raw(raw: &str) -> (String, Option<usize>) {
+    match text::cut(raw, RAW_KEPT_CHARS) {
+        None => (raw.to_owned(), None),
+        Some((_, chars)) => {
+            let (start, _) = text::cut(raw, RAW_EXCERPT_CHARS).unwrap_or((raw, chars));
+            (
+                format!("{start}… (cut: {chars} characters in all)"),
+                Some(chars),
+            )
+        }
+    }
 }
 
 /// One answer of a row: the field (index into the survey's fields; see [`Plan::field_key`]) and
@@ -448,8 +475,10 @@ impl Plan {
                     }
                 }
                 .map_err(|Misfit(reason)| {
+                    let (raw, raw_chars) = kept_raw(cells.cell(*c));
                     Box::new(ValueProblem {
-                        raw: cells.cell(*c).to_owned(),
+                        raw,
+                        raw_chars,
                         column: self.columns[*c].name.clone(),
                         reason,
                     })
@@ -484,12 +513,16 @@ impl Plan {
         let mut ticked: Vec<(usize, usize)> = Vec::new();
         let mut unknown = false;
         let problem = |reason: String, cols: &[usize]| {
-            Box::new(ValueProblem {
-                raw: cols
+            let (raw, raw_chars) = kept_raw(
+                &cols
                     .iter()
                     .map(|&c| format!("{}={}", self.columns[c].name, cells.cell(c)))
                     .collect::<Vec<_>>()
                     .join(", "),
+            );
+            Box::new(ValueProblem {
+                raw,
+                raw_chars,
                 column: cols
                     .iter()
                     .map(|&c| self.columns[c].name.as_str())

@@ -143,6 +143,25 @@ fn needs_fold(t: &str) -> bool {
     false
 }
 
+/// The first `max` characters of `s` and how many it has in all, or `None` when it has no
+/// more than `max` (counted only when the bytes could be more).
+pub fn cut(s: &str, max: usize) -> Option<(&str, usize)> {
+    if s.len() <= max {
+        return None;
+    }
+    let (at, _) = s.char_indices().nth(max)?;
+    Some((&s[..at], s.chars().count()))
+}
+
+/// `s`, or its first `max` characters followed by how long it was: for quoting cell text in
+/// messages, where a damaged file's megabyte cell must not end up whole.
+pub fn excerpt(s: &str, max: usize) -> Cow<'_, str> {
+    match cut(s, max) {
+        None => Cow::Borrowed(s),
+        Some((start, chars)) => Cow::Owned(format!("{start}… ({chars} characters in all)")),
+    }
+}
+
 /// A header or option label reduced to what matching compares: folded, ASCII lower-case, with
 /// every space removed (「問 8」, 「問８」 and 「問8」 are the same column).
 pub fn key(s: &str) -> String {

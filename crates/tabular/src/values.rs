@@ -112,6 +112,9 @@ fn wide_at(buf: &str, at: u64) -> Picked {
     Picked([word(0), word(16)])
 }
 
+/// Cell text quoted in a reason is cut to this many characters.
+const QUOTE_CHARS: usize = 40;
+
 /// Why a cell's value does not fit its field (the reason shown to the reviewer).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Misfit(pub String);
@@ -152,6 +155,8 @@ pub struct FieldSpec {
     has_exclusive: bool,
     /// The accepted range of whole numbers, as `Field::check` computes it.
     int_range: (i64, Option<i64>),
+    /// Text fields: the most characters an answer may have ([`Field::max_chars`]).
+    max_chars: usize,
 }
 
 fn squeeze(s: &str) -> String {
@@ -224,6 +229,7 @@ impl FieldSpec {
             numeric_codes,
             has_exclusive,
             int_range,
+            max_chars: field.max_chars().unwrap_or(usize::MAX),
         }
     }
 
@@ -337,11 +343,33 @@ impl FieldSpec {
                     } else {
                         buf.push_str(folded);
                     }
+                    // The length the survey model allows (`Field::check`), counted here on the
+                    // text as stored, without copying it into a `Value` first.
+                    if let Some((_, chars)) = text::cut(&buf[start..], self.max_chars) {
+                        buf.truncate(start);
+                        return Err(self.too_long(chars));
+                    }
                     Cell::text(start, buf.len())
                 }
             },
         };
         self.check(question, cell, buf)
+    }
+
+    /// The misfit of a text longer than the field allows.
+    fn too_long(&self, chars: usize) -> Misfit {
+        let e = ValueError::TooLong {
+            chars,
+            max: self.max_chars,
+        };
+        Misfit(if chars > 2 * self.max_chars {
+            format!(
+                "{e}: far more than anyone writes, so the file is probably damaged (a quote \
+                 never closed, or something pasted into the cell); check the row in the file"
+            )
+        } else {
+            format!("{e}: shorten it")
+        })
     }
 
     /// A count written with digits only, within its range: the commonest cell of all, read
@@ -484,7 +512,8 @@ impl FieldSpec {
             let t = text::fold(token);
             match self.option_of(&t, values) {
                 Some(i) => out.insert(i),
-                None => unknown.push(t.into_owned()),
+                // Quoted in the reason: a damaged cell's megabytes must not be.
+                None => unknown.push(text::excerpt(&t, QUOTE_CHARS).into_owned()),
             }
         }
         if !unknown.is_empty() {
@@ -542,7 +571,8 @@ impl FieldSpec {
                     Some(i) => Picked::one(i),
                     None => {
                         return Err(Misfit(format!(
-                            "「{folded}」: this question has no \"none\" option; leave it blank for no answer"
+                            "「{}」: this question has no \"none\" option; leave it blank for no answer",
+                            text::excerpt(folded, QUOTE_CHARS)
                         )));
                     }
                 }

@@ -189,6 +189,9 @@ fn print_report(r: &FileReport) {
     for w in &r.warnings {
         println!("  warning: {w}");
     }
+    for c in &r.damaged_cells {
+        println!("  damaged cell: {c}");
+    }
     for e in &r.row_errors {
         println!("  row not imported: {e}");
     }
