@@ -297,7 +297,7 @@ fn scan(buf: &[u8], delim: u8) -> Scan {
             if inside > 0 {
                 spans.push((open, p, inside));
             }
-        } else if p == 0 || matches!(buf[p - 1], b'\n' | b'\r') || buf[p - 1] == delim {
+        } else if p == 0 || buf[p - 1] == b'\n' || buf[p - 1] == delim {
             in_q = true;
             open = p;
             inside = 0;
@@ -347,9 +347,7 @@ fn first_record_end(buf: &[u8], delim: u8) -> Option<usize> {
             }
         } else if c == b'\n' {
             return Some(i + 1);
-        } else if c == b'"'
-            && (i == 0 || matches!(buf[i - 1], b'\n' | b'\r') || buf[i - 1] == delim)
-        {
+        } else if c == b'"' && (i == 0 || buf[i - 1] == b'\n' || buf[i - 1] == delim) {
             in_q = true;
         }
         i += 1;
@@ -1189,10 +1187,7 @@ mod tests {
                         if buf[p] == b'\n' {
                             boundary = Some(p + 1);
                             embedded_at_boundary = embedded;
-                        } else if p == 0
-                            || matches!(buf[p - 1], b'\n' | b'\r')
-                            || buf[p - 1] == delim
-                        {
+                        } else if p == 0 || buf[p - 1] == b'\n' || buf[p - 1] == delim {
                             in_q = true;
                             open = p;
                         }

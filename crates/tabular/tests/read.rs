@@ -314,3 +314,42 @@ fn mapping_header_row_and_values() {
         Some(Value::Choice("1".into()))
     );
 }
+
+/// A lone CR is text inside a field (line feeds end records), so a quote right after it is a
+/// literal quote, not the start of a quoted value, for the block scanner as for the field
+/// reader: rows and their line numbers do not depend on the block size (found by fuzzing).
+#[test]
+fn a_quote_after_a_lone_cr_is_text_whatever_the_block_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("facility_code,q08,q01a\n");
+    for i in 0..40 {
+        text.push_str(&format!("13301{i:05},1,clinic{i}\n"));
+    }
+    // The quote after the CR opens nothing; the value on the next line is quoted properly.
+    text.push_str("1330100100,1,a\r\"b\n1330100101,1,\"two\nlines\"\n1330100102,2,last\n");
+    let p = write(dir.path(), "lone-cr.csv", text.as_bytes());
+    let c = catalog();
+    let base = ReadOptions {
+        survey: Some("dental".into()),
+        ..Default::default()
+    };
+    let (file, whole, errors) = read_all(&p, &c, &base).unwrap();
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(whole.len(), 43);
+    // (A short text keeps its line break as a space.)
+    assert_eq!(
+        value(&file.plan, &whole[41], "q01a"),
+        Some(Value::Text("two lines".into()))
+    );
+    let lines: Vec<u64> = whole[40..].iter().map(|r| r.pos.line).collect();
+    assert_eq!(lines, [42, 43, 45]);
+    for block in [64, 97, 256, 1000] {
+        let small = ReadOptions {
+            block_bytes: Some(block),
+            ..base.clone()
+        };
+        let (_, parts, e2) = read_all(&p, &c, &small).unwrap();
+        assert!(e2.is_empty(), "block size {block}: {e2:?}");
+        assert_eq!(parts, whole, "block size {block}");
+    }
+}
