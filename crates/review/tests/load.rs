@@ -10,7 +10,7 @@
 //!
 //! Size: `LOAD_REVIEWERS` (30), `LOAD_FACILITIES` (100, three tasks each), `LOAD_SECONDS`
 //! (10 per backend). The figures in the README come from a release run on PostgreSQL:
-//! `CAPSURVEY_TEST_POSTGRES=1 LOAD_REVIEWERS=60 LOAD_FACILITIES=1000 LOAD_SECONDS=30 cargo test
+//! `CAPSURVEY_TEST_POSTGRES=1 LOAD_REVIEWERS=60 LOAD_FACILITIES=300 LOAD_SECONDS=20 cargo test
 //! --release -p capsurvey-review --test load -- --nocapture`.
 
 mod common;
@@ -230,7 +230,7 @@ async fn work(r: Reviewer, tasks: Arc<BTreeMap<i64, Task>>, deadline: Instant) -
     let mut step = 0usize;
     while Instant::now() < deadline {
         step += 1;
-        let (id, html) = if step % 5 == 0 {
+        let (id, html) = if step.is_multiple_of(5) {
             let Some((status, _, html)) = log
                 .send(Req::Queue, r.client.get(format!("{}/queue", r.url)))
                 .await
