@@ -171,11 +171,10 @@ pub fn render(
     if page.bilevel {
         return crop_bits(page, transform, rect, px_per_mm).encode_png();
     }
-    let image = if whole_page {
-        crop_nearest(page, transform, rect, px_per_mm)
-    } else {
-        crop(page, transform, rect, px_per_mm)
-    };
+    if whole_page {
+        return grey4_png(&crop_nearest(page, transform, rect, px_per_mm));
+    }
+    let image = crop(page, transform, rect, px_per_mm);
     let mut out = Vec::new();
     PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Sub)
         .write_image(
@@ -185,6 +184,33 @@ pub fn render(
             image::ExtendedColorType::L8,
         )
         .expect("encoding a grey image into memory cannot fail");
+    out
+}
+
+/// A grey image as a 4-bit grey PNG: sixteen levels show a page whole (a light pencil mark
+/// keeps a few of them), and half the bytes halve the time to compress a scan's noisy grey.
+fn grey4_png(image: &PageImage) -> Vec<u8> {
+    let row_bytes = image.width.div_ceil(2) as usize;
+    let mut packed = vec![0u8; row_bytes * image.height as usize];
+    for (src, dst) in image
+        .pixels
+        .chunks_exact(image.width as usize)
+        .zip(packed.chunks_exact_mut(row_bytes))
+    {
+        for (pair, out) in src.chunks(2).zip(dst.iter_mut()) {
+            let right = pair.get(1).copied().unwrap_or(255);
+            *out = (pair[0] & 0xF0) | (right >> 4);
+        }
+    }
+    let mut out = Vec::with_capacity(packed.len() / 2);
+    let mut enc = png::Encoder::new(&mut out, image.width, image.height);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Four);
+    enc.set_compression(png::Compression::Fast);
+    enc.set_filter(png::Filter::Up);
+    enc.write_header()
+        .and_then(|mut w| w.write_image_data(&packed))
+        .expect("encoding a 4-bit image into memory cannot fail");
     out
 }
 
