@@ -1023,6 +1023,60 @@ fn cell_text(d: &calamine::Data) -> String {
     }
 }
 
+/// Cells a reply sheet may span from its first to its last non-empty cell (rows × columns): tens
+/// of thousands of replies of a few hundred columns, far below what would exhaust memory.
+const MAX_SHEET_SPAN: u64 = 20_000_000;
+
+/// Refuses a sheet whose cells span more than [`MAX_SHEET_SPAN`] before calamine's
+/// `worksheet_range` makes its dense grid of them: one cell at `XFD1048576` in a 4 KB file asks
+/// for hundreds of gigabytes and aborts the process (tafia/calamine#693). Only xlsx needs this
+/// (its cells are read once more, in a stream); a damaged cell reference that makes calamine
+/// panic is a damaged workbook like any other.
+fn check_extent<R: std::io::Read + std::io::Seek>(
+    wb: &mut calamine::Sheets<R>,
+    sheet: &str,
+) -> Result<(), FileError> {
+    let calamine::Sheets::Xlsx(book) = wb else {
+        return Ok(());
+    };
+    let span = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut cells = book
+            .worksheet_cells_reader(sheet)
+            .map_err(|e| FileError::Workbook(e.to_string()))?;
+        let (mut r0, mut r1, mut c0, mut c1) = (u32::MAX, 0u32, u32::MAX, 0u32);
+        while let Some(cell) = cells
+            .next_cell()
+            .map_err(|e| FileError::Workbook(e.to_string()))?
+        {
+            if matches!(cell.get_value(), calamine::DataRef::Empty) {
+                continue;
+            }
+            let (r, c) = cell.get_position();
+            (r0, r1, c0, c1) = (r0.min(r), r1.max(r), c0.min(c), c1.max(c));
+        }
+        Ok(if r1 >= r0 && c1 >= c0 {
+            Some(((u64::from(r1 - r0) + 1) * (u64::from(c1 - c0) + 1), r1, c1))
+        } else {
+            None
+        })
+    }))
+    .unwrap_or_else(|_| {
+        Err(FileError::Workbook(format!(
+            "sheet 「{sheet}」: its worksheet XML is damaged (an impossible cell reference)"
+        )))
+    })?;
+    match span {
+        Some((cells, r1, c1)) if cells > MAX_SHEET_SPAN => Err(FileError::Workbook(format!(
+            "sheet 「{sheet}」 has a cell at row {}, column {}, so its cells span {cells} \
+             positions, more than the {MAX_SHEET_SPAN} any reply sheet needs: the workbook is \
+             damaged (delete the stray cell, or copy the replies into a new workbook)",
+            u64::from(r1) + 1,
+            u64::from(c1) + 1
+        ))),
+        _ => Ok(()),
+    }
+}
+
 fn open_book(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Result<ReplyFile, FileError> {
     use calamine::Reader as _;
     let size = std::fs::metadata(path)?.len();
@@ -1043,6 +1097,7 @@ fn open_book(path: &Path, catalog: &Catalog, opts: &ReadOptions) -> Result<Reply
             .cloned()
             .ok_or_else(|| FileError::Workbook("the workbook has no sheets".into()))?,
     };
+    check_extent(&mut wb, &sheet)?;
     let range = wb
         .worksheet_range(&sheet)
         .map_err(|e| FileError::Workbook(e.to_string()))?;
