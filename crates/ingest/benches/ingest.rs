@@ -2,7 +2,7 @@
 //! and 300-dpi grey JPEG, with the time of each stage, into a fresh SQLite database.
 //!
 //! `cargo bench -p capsurvey-ingest --bench ingest` (PAGES=n to change the TIFF's page count,
-//! CASES=standard,fine,jpeg to run only some).
+//! JPEG_PAGES=n for the JPEG files, CASES=standard,fine,jpeg to run only some).
 //! The replies are simulated by capsurvey-faxsim from the dental survey's real layout: ticks,
 //! crosses, circles, handwriting in the number and text fields, fax degradation.
 
@@ -228,7 +228,11 @@ fn main() {
             case("fax fine G4 TIFF", Profile::FaxFine, pages / 2, false).await;
         }
         if wanted("jpeg") {
-            case("300 dpi grey JPEG", Profile::Scan300Grey, 60, true).await;
+            let jpegs = std::env::var("JPEG_PAGES")
+                .ok()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(120);
+            case("300 dpi grey JPEG", Profile::Scan300Grey, jpegs, true).await;
         }
     });
 }
