@@ -670,20 +670,8 @@ async fn scan_ingest_on_a_disk_that_fills_up(fill: Fill) {
     let after = usage(&roomy);
     let want = state(&store).await;
     let want_crops = tasks_with_crops(&store).await;
-    let largest = files_under(&roomy)
-        .iter()
-        .map(|p| std::fs::metadata(p).unwrap().len())
-        .max()
-        .unwrap();
+    let size = half_the_room(fill, &roomy, before, after);
     close(store).await;
-    eprintln!("{fill:?}: before {before}, after {after}, largest file {largest}");
-
-    // Room for about half of what the run writes.
-    let size = match fill {
-        Fill::Tmpfs => before + (after - before) / 2,
-        // The database's write-ahead log is the file that grows most.
-        Fill::FileSizeLimit => largest / 2,
-    };
     let mut disk = SmallDisk::new(fill, size);
     let spec = disk.path().join("capsurvey.db").display().to_string();
     let data = disk.path().join("data");
@@ -695,6 +683,23 @@ async fn scan_ingest_on_a_disk_that_fills_up(fill: Fill) {
     assert_eq!(tasks_with_crops(&store).await, want_crops, "{what}");
     assert_quality_sample(&store).await;
     close(store).await;
+}
+
+/// The size of a disk with room for about half of what a run wrote into `roomy` (`before` and
+/// `after` bytes in use there): a tmpfs that much larger than what was there, or a file size
+/// limit of half the largest file (the database's write-ahead log, which grows most). Measured
+/// while the run's database is still open, so that its log is counted.
+fn half_the_room(fill: Fill, roomy: &Path, before: u64, after: u64) -> u64 {
+    let largest = files_under(roomy)
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .max()
+        .unwrap();
+    eprintln!("{fill:?}: before {before}, after {after}, largest file {largest}");
+    match fill {
+        Fill::Tmpfs => before + (after - before) / 2,
+        Fill::FileSizeLimit => largest / 2,
+    }
 }
 
 /// Runs `scan ingest inbox` on the full disk and checks that it fails part-way, naming every
@@ -809,18 +814,8 @@ async fn csv_import_on_a_full_disk(fill: Fill) {
     complete(&spec, &roomy.join("data"), &args);
     let after = usage(&roomy);
     let want = state(&store).await;
-    let largest = files_under(&roomy)
-        .iter()
-        .map(|p| std::fs::metadata(p).unwrap().len())
-        .max()
-        .unwrap();
+    let size = half_the_room(fill, &roomy, before, after);
     close(store).await;
-    eprintln!("{fill:?}: before {before}, after {after}, largest file {largest}");
-
-    let size = match fill {
-        Fill::Tmpfs => before + (after - before) / 2,
-        Fill::FileSizeLimit => largest / 2,
-    };
     let mut disk = SmallDisk::new(fill, size);
     let spec = disk.path().join("capsurvey.db").display().to_string();
     let data = disk.path().join("data");
