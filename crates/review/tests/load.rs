@@ -95,42 +95,8 @@ async fn make_tasks(conn: &DatabaseConnection, facilities: usize) -> BTreeMap<i6
         tasks.insert(mark_task(conn, &r, p, 0).await, task(Kind::Mark));
         tasks.insert(write_in_task(conn, &r, p).await, task(Kind::WriteIn));
         // The fax said 1 and 2, the CSV only 1: a conflict task.
-        put_answer(
-            conn,
-            &r,
-            "q10",
-            Some(Value::Choices(vec!["1".into(), "2".into()])),
-            Some(0.97),
-            &scan_source("fax-20261120.tif p2 q10", p),
-            "scan",
-        )
-        .await
-        .unwrap();
-        let csv = Source {
-            kind: SourceKind::Csv,
-            source_ref: format!("replies.csv row {} col q10", i + 2),
-            scanned_page_id: None,
-            imported_file_id: None,
-            row_number: Some(i as i64 + 2),
-            person: None,
-        };
-        match put_answer(
-            conn,
-            &r,
-            "q10",
-            Some(Value::Choices(vec!["1".into()])),
-            None,
-            &csv,
-            "csv",
-        )
-        .await
-        .unwrap()
-        {
-            Put::Conflict { task: t, .. } => {
-                tasks.insert(t, task(Kind::Conflict));
-            }
-            other => panic!("expected a conflict, got {other:?}"),
-        }
+        let conflict = conflict_task(conn, &r, p, i as i64 + 2).await;
+        tasks.insert(conflict, task(Kind::Conflict));
     }
     tasks
 }

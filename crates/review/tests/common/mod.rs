@@ -238,6 +238,49 @@ pub async fn write_in_task(
     t.id
 }
 
+/// The fax read 1 and 2 for q10, row `row` of a CSV only 1: the conflict task between them.
+pub async fn conflict_task(
+    conn: &DatabaseConnection,
+    r: &responses::Model,
+    page_id: i64,
+    row: i64,
+) -> i64 {
+    put_answer(
+        conn,
+        r,
+        "q10",
+        Some(Value::Choices(vec!["1".into(), "2".into()])),
+        Some(0.97),
+        &scan_source("fax-20261120.tif p2 q10", page_id),
+        "scan",
+    )
+    .await
+    .unwrap();
+    let csv = Source {
+        kind: SourceKind::Csv,
+        source_ref: format!("replies.csv row {row} col q10"),
+        scanned_page_id: None,
+        imported_file_id: None,
+        row_number: Some(row),
+        person: None,
+    };
+    match put_answer(
+        conn,
+        r,
+        "q10",
+        Some(Value::Choices(vec!["1".into()])),
+        None,
+        &csv,
+        "csv",
+    )
+    .await
+    .unwrap()
+    {
+        Put::Conflict { task, .. } => task,
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
 /// The survey, a facility with a response, one task of every kind, and accounts:
 /// `kanri` (admin), `tanaka` and `suzuki` (entry), `etsuran` (viewer).
 pub async fn fixture(db: &TestDb) -> Fixture {
@@ -286,36 +329,7 @@ pub async fn fixture(db: &TestDb) -> Fixture {
     .await
     .unwrap();
 
-    put_answer(
-        conn,
-        &r,
-        "q10",
-        Some(Value::Choices(vec!["1".into(), "2".into()])),
-        Some(0.97),
-        &scan_source("fax-20261120.tif p2 q10", page_id),
-        "scan",
-    )
-    .await
-    .unwrap();
-    let conflict = match put_answer(
-        conn,
-        &r,
-        "q10",
-        Some(Value::Choices(vec!["1".into()])),
-        None,
-        &Source {
-            row_number: Some(4),
-            source_ref: "replies.csv row 4 col q10".into(),
-            ..csv.clone()
-        },
-        "csv",
-    )
-    .await
-    .unwrap()
-    {
-        Put::Conflict { task, .. } => task,
-        other => panic!("expected a conflict, got {other:?}"),
-    };
+    let conflict = conflict_task(conn, &r, page_id, 4).await;
 
     let (page_task, _) = open_task(
         conn,
