@@ -14,7 +14,7 @@ use capsurvey_faxsim::inbox::{Channel, Reply, write_inbox};
 use capsurvey_store::Store;
 use capsurvey_store::entity::{answers, facilities, imported_files, review_tasks, scanned_pages};
 use capsurvey_store::sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
     QueryFilter, Set, Statement,
 };
 use capsurvey_store::testing::TestDb;
@@ -236,30 +236,39 @@ async fn a_killed_scan_ingest_completes_on_the_next_run() {
     }
 }
 
+/// A reply CSV of `rows` dental replies, facility codes `99` + the row's index.
+fn write_replies_csv(path: &Path, rows: usize) {
+    let mut text = String::from("survey,facility_code,q08,q12,q13,q16\n");
+    for i in 0..rows {
+        text += &format!("dental,99{i:08},{},はい,{},1;3\n", 1 + i % 3, 1 + i % 3);
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+/// The facilities [`write_replies_csv`] names.
+async fn insert_csv_facilities(conn: &DatabaseConnection, rows: usize) {
+    let models = (0..rows).map(|i| facilities::ActiveModel {
+        code: Set(format!("99{i:08}")),
+        facility_type: Set("dental".into()),
+        name: Set(format!("歯科{i}")),
+        created_at: Set(capsurvey_store::now()),
+        updated_at: Set(capsurvey_store::now()),
+        ..Default::default()
+    });
+    facilities::Entity::insert_many(models)
+        .exec(conn)
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_killed_csv_import_completes_on_the_next_run() {
     for pg in backends() {
         let tmp = tempfile::tempdir().unwrap();
         let csv = tmp.path().join("replies.csv");
-        let mut text = String::from("survey,facility_code,q08,q12,q13,q16\n");
-        for i in 0..3000 {
-            text += &format!("dental,99{i:08},{},はい,{},1;3\n", 1 + i % 3, 1 + i % 3);
-        }
-        std::fs::write(&csv, text).unwrap();
+        write_replies_csv(&csv, 3000);
         let setup = |db: TestDb| async move {
-            for i in 0..3000 {
-                facilities::ActiveModel {
-                    code: Set(format!("99{i:08}")),
-                    facility_type: Set("dental".into()),
-                    name: Set(format!("歯科{i}")),
-                    created_at: Set(capsurvey_store::now()),
-                    updated_at: Set(capsurvey_store::now()),
-                    ..Default::default()
-                }
-                .insert(db.store.db())
-                .await
-                .unwrap();
-            }
+            insert_csv_facilities(db.store.db(), 3000).await;
             db
         };
         let new_db = || async {
@@ -771,25 +780,10 @@ async fn csv_import_on_a_full_disk(fill: Fill) {
     const ROWS: usize = 2000;
     let tmp = tempfile::tempdir().unwrap();
     let csv = tmp.path().join("replies.csv");
-    let mut text = String::from("survey,facility_code,q08,q12,q13,q16\n");
-    for i in 0..ROWS {
-        text += &format!("dental,99{i:08},{},はい,{},1;3\n", 1 + i % 3, 1 + i % 3);
-    }
-    std::fs::write(&csv, text).unwrap();
+    write_replies_csv(&csv, ROWS);
     let setup = |spec: String| async move {
         let store = open(&spec).await;
-        let rows = (0..ROWS).map(|i| facilities::ActiveModel {
-            code: Set(format!("99{i:08}")),
-            facility_type: Set("dental".into()),
-            name: Set(format!("歯科{i}")),
-            created_at: Set(capsurvey_store::now()),
-            updated_at: Set(capsurvey_store::now()),
-            ..Default::default()
-        });
-        facilities::Entity::insert_many(rows)
-            .exec(store.db())
-            .await
-            .unwrap();
+        insert_csv_facilities(store.db(), ROWS).await;
         // The write-ahead log back to nothing, so that what the import needs is what it adds.
         store
             .db()
