@@ -39,6 +39,8 @@ struct Current {
     mailings: BTreeSet<i64>,
     /// The pages of one reply come together: their mailing and response, looked up once.
     replies: HashMap<i64, (Option<mailings::Model>, Option<responses::Model>)>,
+    /// The file's absolute path, so that a page assigned later can be read again from anywhere.
+    source_file: String,
 }
 
 /// Why a page could not be stored (the file's transaction is then rolled back).
@@ -104,6 +106,8 @@ impl<'a> Writer<'a> {
             record,
             mailings: BTreeSet::new(),
             replies: HashMap::new(),
+            source_file: std::fs::canonicalize(path)
+                .map_or_else(|_| path.display().to_string(), |p| p.display().to_string()),
         });
         Ok(())
     }
@@ -296,8 +300,6 @@ impl<'a> Writer<'a> {
             entry.calibration = Some((**cal).clone());
             return Ok(entry);
         }
-        let source_file = std::fs::canonicalize(&report.path)
-            .map_or_else(|_| report.path.clone(), |p| p.display().to_string());
         let image = match &p.image {
             Some(png) => Some(save(
                 &self.opts.data_dir,
@@ -309,8 +311,7 @@ impl<'a> Writer<'a> {
         let new_page = |status: &str| NewPage {
             content_hash: hash.clone(),
             imported_file_id: Some(cur.record.id),
-            // Absolute, so that a page assigned later can be read again from anywhere.
-            source_file: source_file.clone(),
+            source_file: cur.source_file.clone(),
             page_index: p.index as i32,
             status: status.to_owned(),
             image_path: image.clone(),
