@@ -92,6 +92,14 @@ fn small_grey(width: u32, height: u32) -> PageImage {
     PageImage::new(width, height, 200.0, 200.0, pixels)
 }
 
+fn at_300_dpi(page: &PageImage) -> PageImage {
+    PageImage {
+        dpi_x: 300.0,
+        dpi_y: 300.0,
+        ..page.clone()
+    }
+}
+
 fn small_rgb(width: u32, height: u32) -> RgbImage {
     let grey = small_grey(width, height);
     RgbImage {
@@ -631,6 +639,9 @@ pub fn seeds(target: Target) -> Vec<(String, Vec<u8>)> {
                 s("grey.png", write_png(Picture::from(&grey))),
                 s("grey.jpg", write_jpeg(Picture::from(&grey), 60)),
                 s("rgb.jpg", write_jpeg(Picture::from(&rgb), 60)),
+                // At 300 dpi a JPEG is decoded at half scale by the scan crate's own decoder.
+                s("grey-300dpi.jpg", write_jpeg(Picture::from(&at_300_dpi(&grey)), 60)),
+                s("rgb-300dpi.jpg", write_jpeg(Picture::Rgb(&RgbImage { dpi_x: 300.0, dpi_y: 300.0, ..rgb.clone() }), 60)),
             ]
         }
         Target::PageCode => {

@@ -258,13 +258,19 @@ pub fn to_pixels(r: &Rect, origin: &Rect, px_per_mm: f64) -> (i64, i64, i64, i64
     )
 }
 
-/// Identifies and reads one decoded page.
+/// Identifies and reads one decoded page, at the resolution recognition needs
+/// ([`PageImage::reduced_for_recognition`]: a 300-dpi grey scan is read, and its images cut, at
+/// 150 dpi).
 pub fn process(index: u32, page: PageImage, decode_ms: f64, catalog: &Catalog) -> ProcessedPage {
     let mut times = StageTimes {
         decode: decode_ms,
         ..Default::default()
     };
+    // The hash is of the page as decoded, so that it does not change with how it is read.
     let hash = Some(page_hash(&page));
+    let t = Instant::now();
+    let page = page.reduced_for_recognition();
+    times.decode += ms(t);
     let t = Instant::now();
     let registration = capsurvey_scan::register(&page);
     times.registration = ms(t);

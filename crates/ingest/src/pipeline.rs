@@ -2,9 +2,9 @@
 //! workers; results go to one writer in the order the pages came.
 //!
 //! ```text
-//! files ──► Jobs (one thread pulls: opens files, decodes TIFF/PDF pages) ──par_bridge──►
-//!     workers (decode PNG/JPEG, identify, read, crop) ──bounded channel──► writer (reorders,
-//!     stores one file per transaction)
+//! files ──► Jobs (one thread at a time pulls: opens files, reads TIFF/PDF pages; PDF pages
+//!     decoded) ──par_bridge──► workers (decode fax TIFF pages, PNG, JPEG; identify, read,
+//!     crop) ──bounded channel──► writer (reorders, stores one file per transaction)
 //! ```
 //!
 //! Memory stays bounded whatever the file size: a page is decoded only when a worker is free
@@ -13,7 +13,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use capsurvey_scan::{Format, PageImage, PageSource};
+use capsurvey_scan::{EncodedPage, Format, PageImage, PageSource};
 use rayon::iter::{ParallelBridge as _, ParallelIterator as _};
 use tokio::sync::mpsc;
 
@@ -27,11 +27,12 @@ pub const CHANNEL: usize = 8;
 pub(crate) enum Job {
     /// A file could not be opened at all.
     FileFailed { file: usize, error: String },
-    /// A decoded TIFF or PDF page (or its decoding error).
+    /// A TIFF or PDF page read from its file (or the error reading it gave); a fax page's
+    /// CCITT decoding is left to the worker, so that pages of one file decode in parallel.
     Page {
         file: usize,
         index: u32,
-        page: Result<PageImage, capsurvey_scan::PageError>,
+        page: Result<EncodedPage, capsurvey_scan::PageError>,
         decode_ms: f64,
     },
     /// A one-page PNG or JPEG, decoded by the worker (so single-image files decode in parallel).
@@ -69,7 +70,8 @@ impl Iterator for Jobs {
         loop {
             if let Some((file, source, index)) = &mut self.current {
                 let t = Instant::now();
-                match source.next() {
+                // Only reading here (the iterator is shared by the workers); the worker decodes.
+                match source.next_encoded() {
                     Some(page) => {
                         let job = Job::Page {
                             file: *file,
@@ -165,10 +167,15 @@ fn work(job: Job, catalog: &Catalog) -> Vec<Msg> {
             index,
             page,
             decode_ms,
-        } => vec![Msg::Page {
-            file,
-            page: Box::new(handle(index, page, decode_ms, catalog)),
-        }],
+        } => {
+            let t = Instant::now();
+            let page = page.and_then(EncodedPage::decode);
+            let decode_ms = decode_ms + t.elapsed().as_secs_f64() * 1000.0;
+            vec![Msg::Page {
+                file,
+                page: Box::new(handle(index, page, decode_ms, catalog)),
+            }]
+        }
         Job::Single { file, mut source } => {
             let t = Instant::now();
             let page = source.next();

@@ -132,7 +132,7 @@ fn load_page(path: &Path, index: usize) -> Result<PageImage, String> {
         format!("cannot read the original file again ({e}); put it back where it was received from")
     })?;
     match source.nth(index) {
-        Some(Ok(img)) => Ok(img),
+        Some(Ok(img)) => Ok(img.reduced_for_recognition()),
         Some(Err(e)) => Err(e.to_string()),
         None => Err("the file has fewer pages than when it was received".into()),
     }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use capsurvey_faxsim::{
     PageCode, Profile, TiffCompression, Unidentifiable, random_answers, simulate_reply_pages,
-    simulate_unidentifiable, write_pdf, write_png, write_tiff,
+    simulate_unidentifiable, write_jpeg, write_pdf, write_tiff,
 };
 use capsurvey_ingest::{IngestOptions, Outcome, Summary, ingest};
 use capsurvey_store::entity::{answers, facilities, responses, review_tasks, scanned_pages};
@@ -99,7 +99,8 @@ fn write_replies(w: &World) -> Vec<PathBuf> {
         )
         .unwrap();
     }
-    let partial = reply(w.mailings[1], Profile::FaxStandard, 12);
+    // A 300-dpi grey scan in a PDF (DCT): read at 150 dpi.
+    let partial = reply(w.mailings[1], Profile::Scan300Grey, 12);
     let first_questions = partial
         .iter()
         .find(|p| p.truth.layout_page != Some(1))
@@ -109,12 +110,18 @@ fn write_replies(w: &World) -> Vec<PathBuf> {
         "partial.pdf",
         write_pdf(&[first_questions.picture()]),
     ));
-    let blank = reply(w.mailings[2], Profile::FaxFine, 13);
+    // A 300-dpi grey JPEG scan: decoded at half scale, and read again at the same scale once
+    // a person has said whose form it is.
+    let blank = reply(w.mailings[2], Profile::Scan300Grey, 13);
     let blank_page = blank
         .iter()
         .find(|p| p.truth.layout_page == Some(2))
         .unwrap();
-    files.push(save(dir, "blank-form.png", write_png(blank_page.picture())));
+    files.push(save(
+        dir,
+        "blank-form.jpg",
+        write_jpeg(blank_page.picture(), 85),
+    ));
     let foreign = simulate_unidentifiable(Unidentifiable::Foreign, Profile::FaxStandard, 14);
     files.push(save(
         dir,

@@ -26,6 +26,7 @@
 
 mod ccitt;
 mod error;
+mod jpeg;
 mod page;
 mod pdf;
 mod raster;
@@ -39,7 +40,7 @@ use std::iter::FusedIterator;
 use std::path::Path;
 
 pub use error::{PageError, PageErrorKind, ScanError};
-pub use page::{DEFAULT_DPI, MAX_PIXELS, PageImage};
+pub use page::{DEFAULT_DPI, MAX_PIXELS, PageImage, RECOGNITION_DPI};
 pub use recognize::{
     Bitmap, BoxReading, BoxState, FieldReading, FieldStatus, Identified, PageReading, Registration,
     Transform, TransformSummary, Unidentified, UnidentifiedReason, crop, crop_bits, crop_nearest,
@@ -234,6 +235,57 @@ impl PageSource {
             Inner::Pdf(pdf) => Some(pdf.page_count()),
             Inner::Single(_) => Some(1),
         }
+    }
+}
+
+impl PageSource {
+    /// The next page taken from the file but, where that is the costly part, not decoded yet:
+    /// [`EncodedPage::decode`] finishes it, on another thread if the caller likes, while this
+    /// source moves on. Fax pages in TIFF defer their CCITT decoding; other pages come decoded.
+    /// `next()` is `next_encoded()` followed by `decode()`.
+    pub fn next_encoded(&mut self) -> Option<Result<EncodedPage, PageError>> {
+        match &mut self.inner {
+            Inner::Tiff(pages) => {
+                let (page, pending) = pages.next_pending()?;
+                Some(pending.map(|pending| EncodedPage {
+                    file: self.file.clone(),
+                    page,
+                    pending,
+                }))
+            }
+            _ => Some(self.next()?.map(|image| EncodedPage {
+                file: self.file.clone(),
+                page: 0,
+                pending: tiff::Pending::Decoded(image),
+            })),
+        }
+    }
+}
+
+/// A page read from its file whose decoding may still be to do (see
+/// [`PageSource::next_encoded`]).
+pub struct EncodedPage {
+    file: String,
+    page: u32,
+    pending: tiff::Pending,
+}
+
+impl EncodedPage {
+    /// The decoded page, or the error its data gives (naming the file and page).
+    pub fn decode(self) -> Result<PageImage, PageError> {
+        let (file, page) = (self.file, self.page);
+        self.pending
+            .decode()
+            .map_err(|kind| PageError { file, page, kind })
+    }
+}
+
+impl fmt::Debug for EncodedPage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EncodedPage")
+            .field("file", &self.file)
+            .field("page", &self.page)
+            .finish_non_exhaustive()
     }
 }
 

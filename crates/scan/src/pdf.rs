@@ -65,18 +65,13 @@ impl PdfPages {
     fn decode_page(&self, page_id: ObjectId) -> Result<PageImage, PageErrorKind> {
         let doc = &self.doc;
         let stream = largest_image(doc, page_id).ok_or(PageErrorKind::NoImage)?;
-        let (width, height, pixels, bilevel) = decode_image(doc, stream)?;
         let page = doc
             .get_dictionary(page_id)
             .map_err(|e| PageErrorKind::corrupt("PDF", e))?;
-        let (dpi_x, dpi_y, dpi_assumed) = match media_box(doc, page) {
-            Some((w_pt, h_pt)) => match (
-                sane_dpi(f64::from(width) * 72.0 / w_pt),
-                sane_dpi(f64::from(height) * 72.0 / h_pt),
-            ) {
-                (Some(x), Some(y)) => (x, y, false),
-                _ => (DEFAULT_DPI, DEFAULT_DPI, true),
-            },
+        let page_pt = media_box(doc, page);
+        let (width, height, pixels, bilevel) = decode_image(doc, stream, page_pt)?;
+        let (dpi_x, dpi_y, dpi_assumed) = match image_dpi(width, height, page_pt) {
+            Some((x, y)) => (x, y, false),
             None => (DEFAULT_DPI, DEFAULT_DPI, true),
         };
         let image = PageImage {
@@ -374,10 +369,22 @@ fn component_lut(space: &Space, bits: u32, decode: Option<(f64, f64)>) -> [u8; 2
     lut
 }
 
-/// Image stream → (width, height, grey pixels, bilevel).
+/// The resolution of an image of `width` × `height` pixels filling a page of `page_pt`.
+fn image_dpi(width: u32, height: u32, page_pt: Option<(f64, f64)>) -> Option<(f32, f32)> {
+    let (w_pt, h_pt) = page_pt?;
+    Some((
+        sane_dpi(f64::from(width) * 72.0 / w_pt)?,
+        sane_dpi(f64::from(height) * 72.0 / h_pt)?,
+    ))
+}
+
+/// Image stream → (width, height, grey pixels, bilevel). A JPEG image finer than twice the
+/// recognition resolution on a page of `page_pt` comes out reduced (see
+/// [`raster::jpeg_grey_scaled`]); the caller finds its resolution from its size.
 fn decode_image(
     doc: &Document,
     stream: &Stream,
+    page_pt: Option<(f64, f64)>,
 ) -> Result<(u32, u32, Vec<u8>, bool), PageErrorKind> {
     let dict = &stream.dict;
     let width = int(doc, dict, b"Width").unwrap_or(0);
@@ -439,7 +446,18 @@ fn decode_image(
             Ok((width, height, pixels, bilevel))
         }
         Some(b"DCTDecode" | b"DCT") => {
-            let (w, h, mut pixels) = raster::jpeg_grey(&stream.content)?;
+            let dpi = image_dpi(width, height, page_pt).map(|(x, y)| x.min(y));
+            // Luma is the grey of a grey or RGB image; other spaces are converted in full.
+            let scaled = match (dpi, &space) {
+                (Some(dpi), Space::Gray | Space::Rgb) => {
+                    raster::jpeg_grey_scaled(&stream.content, dpi)?
+                }
+                _ => None,
+            };
+            let (w, h, mut pixels) = match scaled {
+                Some(s) => (s.width, s.height, s.pixels),
+                None => raster::jpeg_grey(&stream.content)?,
+            };
             if space.components() == 1 && matches!(range(0), Some((a, b)) if a > b) {
                 pixels.iter_mut().for_each(|p| *p = 255 - *p);
             }

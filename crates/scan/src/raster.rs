@@ -11,7 +11,10 @@ use image::codecs::png::PngDecoder;
 use image::{DynamicImage, ImageDecoder, ImageError};
 
 use crate::error::PageErrorKind;
-use crate::page::{DEFAULT_DPI, PageImage, check_dimensions, luma, over_white, sane_dpi};
+use crate::jpeg;
+use crate::page::{
+    DEFAULT_DPI, PageImage, at_recognition_dpi, check_dimensions, luma, over_white, sane_dpi,
+};
 
 /// Decodes a whole PNG file.
 pub(crate) fn decode_png(bytes: &[u8]) -> Result<PageImage, PageErrorKind> {
@@ -22,10 +25,58 @@ pub(crate) fn decode_png(bytes: &[u8]) -> Result<PageImage, PageErrorKind> {
     Ok(page(width, height, pixels, bilevel, dpi))
 }
 
-/// Decodes a whole JPEG file.
+/// Decodes a JPEG file. A scan finer than twice [`crate::RECOGNITION_DPI`] comes out reduced in the
+/// DCT domain by the largest power of two that keeps it at that resolution or finer (a 300-dpi
+/// scan at 150 dpi), the resolution recognition reads it at anyway; see [`crate::jpeg`].
 pub(crate) fn decode_jpeg(bytes: &[u8]) -> Result<PageImage, PageErrorKind> {
+    let dpi = jfif_dpi(bytes);
+    if let Some((dpi_x, dpi_y)) = dpi
+        && let Some(s) = jpeg_grey_scaled(bytes, dpi_x.min(dpi_y))?
+    {
+        let scaled = Some((dpi_x / s.factor as f32, dpi_y / s.factor as f32));
+        return Ok(page(s.width, s.height, s.pixels, false, scaled));
+    }
     let (width, height, pixels) = jpeg_grey(bytes)?;
-    Ok(page(width, height, pixels, false, jfif_dpi(bytes)))
+    Ok(page(width, height, pixels, false, dpi))
+}
+
+/// Grey pixels decoded at 1/`factor` of the stored size.
+pub(crate) struct ScaledJpeg {
+    pub factor: u32,
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<u8>,
+}
+
+/// A JPEG at `dpi` (the coarser axis) reduced in the DCT domain by the largest factor of 8, 4
+/// or 2 that keeps it at [`crate::RECOGNITION_DPI`] or finer. `None` when it is not that fine
+/// or not a JPEG [`jpeg`] reads; then decode it whole with [`jpeg_grey`].
+pub(crate) fn jpeg_grey_scaled(
+    bytes: &[u8],
+    dpi: f32,
+) -> Result<Option<ScaledJpeg>, PageErrorKind> {
+    let Some(d) = [8u32, 4, 2]
+        .into_iter()
+        .find(|&d| at_recognition_dpi(dpi / d as f32))
+    else {
+        return Ok(None);
+    };
+    let Some(parsed) = jpeg::parse(bytes) else {
+        return Ok(None);
+    };
+    let (w, h) = parsed.stored_size();
+    check_dimensions(w.into(), h.into())?;
+    if !jpeg_is_complete(bytes) {
+        return Ok(None);
+    }
+    Ok(parsed
+        .decode_luma_scaled(bytes, d)
+        .map(|(width, height, pixels)| ScaledJpeg {
+            factor: d,
+            width,
+            height,
+            pixels,
+        }))
 }
 
 /// JPEG data to (width, height, grey pixels); also used for PDF `DCTDecode` images.
@@ -156,7 +207,8 @@ pub(crate) fn jpeg_is_complete(bytes: &[u8]) -> bool {
             // Fill bytes and markers without a length.
             0xFF => pos += 1,
             0x01 | 0xD0..=0xD7 => pos += 2,
-            0xDA => return bytes[pos..].windows(2).any(|w| w == [0xFF, 0xD9]),
+            // From the end: the marker is almost always the file's last two bytes.
+            0xDA => return bytes[pos..].windows(2).rev().any(|w| w == [0xFF, 0xD9]),
             _ => {
                 let Some(&[hi, lo]) = bytes.get(pos + 2..pos + 4) else {
                     return false;

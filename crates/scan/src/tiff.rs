@@ -89,7 +89,9 @@ impl TiffPages {
         }
     }
 
-    fn decode_page(&mut self) -> Result<PageImage, PageErrorKind> {
+    /// Reads the current directory's page: a fax page as its strips, for [`FaxPage::decode`]
+    /// to decode later (on another thread, say), anything else decoded.
+    fn read_page(&mut self) -> Result<Pending, PageErrorKind> {
         let (width, height) = self
             .decoder
             .dimensions()
@@ -99,10 +101,19 @@ impl TiffPages {
         let fill_order: u16 = self.tag(Tag::FillOrder)?.unwrap_or(1);
         let (dpi_x, dpi_y, dpi_assumed) = self.resolution();
         let (pixels, bilevel) = match compression {
-            2 | 3 | 4 | 32771 => (
-                self.decode_fax(width, height, pixels, compression, fill_order)?,
-                true,
-            ),
+            2 | 3 | 4 | 32771 => {
+                let page = PageImage {
+                    width,
+                    height,
+                    dpi_x,
+                    dpi_y,
+                    pixels: Vec::new(),
+                    bilevel: true,
+                    dpi_assumed,
+                };
+                let fax = self.read_fax(page, pixels, compression, fill_order)?;
+                return Ok(Pending::Fax(Box::new(fax)));
+            }
             1 | 5 | 7 | 8 | 32773 | 32946 => {
                 if fill_order == 2 && compression != 1 {
                     return Err(PageErrorKind::unsupported(
@@ -122,7 +133,7 @@ impl TiffPages {
                 });
             }
         };
-        Ok(PageImage {
+        Ok(Pending::Decoded(PageImage {
             width,
             height,
             dpi_x,
@@ -130,7 +141,7 @@ impl TiffPages {
             pixels,
             bilevel,
             dpi_assumed,
-        })
+        }))
     }
 
     fn tag<T: TryFrom<u64>>(&mut self, tag: Tag) -> Result<Option<T>, PageErrorKind> {
@@ -183,14 +194,16 @@ impl TiffPages {
     }
 
     /// CCITT pages: strips decoded by our own decoder straight into the page buffer.
-    fn decode_fax(
+    /// A fax page's tags checked and its strips read (bits put in order), not decoded; `page`
+    /// has its size and resolution but no pixels yet.
+    fn read_fax(
         &mut self,
-        width: u32,
-        height: u32,
+        page: PageImage,
         pixel_count: usize,
         compression: u16,
         fill_order: u16,
-    ) -> Result<Vec<u8>, PageErrorKind> {
+    ) -> Result<FaxPage, PageErrorKind> {
+        let height = page.height;
         let bits: u16 = self.tag(Tag::BitsPerSample)?.unwrap_or(1);
         let samples: u16 = self.tag(Tag::SamplesPerPixel)?.unwrap_or(1);
         if bits != 1 || samples != 1 {
@@ -245,49 +258,30 @@ impl TiffPages {
             .tag::<u32>(Tag::RowsPerStrip)?
             .unwrap_or(height)
             .clamp(1, height);
-        let w = width as usize;
-        let mut pixels = vec![white; pixel_count];
+        let mut strips = Vec::new();
         let mut row0 = 0u32;
         for (strip, (&offset, &count)) in offsets.iter().zip(&counts).enumerate() {
             if row0 >= height {
                 break;
             }
-            let rows = rows_per_strip.min(height - row0);
             self.read_strip(offset, count, strip)?;
             if fill_order == 2 {
                 ccitt::reverse_bits(&mut self.strip);
             }
-            let out = &mut pixels[row0 as usize * w..(row0 + rows) as usize * w];
-            let mut rows_out = out.chunks_exact_mut(w);
-            let params = ccitt::Params {
-                coding,
-                columns: width,
-                rows,
-                align,
-                eol,
-            };
-            let decoded = ccitt::decode(&self.strip, &params, |changes| {
-                if let Some(row) = rows_out.next() {
-                    ccitt::fill_row(changes, row, black);
-                }
-            })
-            .map_err(|e| fax_error(e, strip, row0))?;
-            if decoded < rows {
-                return Err(PageErrorKind::truncated(format!(
-                    "strip {} holds {decoded} of its {rows} lines; the page stops at line {}",
-                    strip + 1,
-                    row0 + decoded
-                )));
-            }
-            row0 += rows;
+            strips.push(std::mem::take(&mut self.strip));
+            row0 += rows_per_strip.min(height - row0);
         }
-        if row0 < height {
-            return Err(PageErrorKind::corrupt(
-                "TIFF",
-                format!("the strips cover {row0} of {height} lines"),
-            ));
-        }
-        Ok(pixels)
+        Ok(FaxPage {
+            page,
+            pixel_count,
+            coding,
+            align,
+            eol,
+            white,
+            black,
+            rows_per_strip,
+            strips,
+        })
     }
 
     fn read_strip(&mut self, offset: u64, count: u64, strip: usize) -> Result<(), PageErrorKind> {
@@ -408,10 +402,84 @@ impl TiffPages {
     }
 }
 
-impl Iterator for TiffPages {
-    type Item = Result<PageImage, PageError>;
+/// A page as read from the file: decoded, or a fax page whose decoding is still to do.
+pub(crate) enum Pending {
+    Decoded(PageImage),
+    Fax(Box<FaxPage>),
+}
 
-    fn next(&mut self) -> Option<Self::Item> {
+impl Pending {
+    pub(crate) fn decode(self) -> Result<PageImage, PageErrorKind> {
+        match self {
+            Pending::Decoded(page) => Ok(page),
+            Pending::Fax(fax) => fax.decode(),
+        }
+    }
+}
+
+/// A fax page's strips with what decoding them needs: the costly part of reading a fax TIFF
+/// (CCITT codes to pixels), kept apart so that it can run outside the file's sequential reading.
+pub(crate) struct FaxPage {
+    /// Size and resolution, without pixels yet.
+    page: PageImage,
+    pixel_count: usize,
+    coding: Coding,
+    align: Align,
+    eol: Eol,
+    white: u8,
+    black: u8,
+    rows_per_strip: u32,
+    /// Each strip's bytes, bits in MSB-first order.
+    strips: Vec<Vec<u8>>,
+}
+
+impl FaxPage {
+    fn decode(self) -> Result<PageImage, PageErrorKind> {
+        let mut page = self.page;
+        let (width, height) = (page.width, page.height);
+        let w = width as usize;
+        let mut pixels = vec![self.white; self.pixel_count];
+        let mut row0 = 0u32;
+        for (strip, data) in self.strips.iter().enumerate() {
+            let rows = self.rows_per_strip.min(height - row0);
+            let out = &mut pixels[row0 as usize * w..(row0 + rows) as usize * w];
+            let mut rows_out = out.chunks_exact_mut(w);
+            let params = ccitt::Params {
+                coding: self.coding,
+                columns: width,
+                rows,
+                align: self.align,
+                eol: self.eol,
+            };
+            let decoded = ccitt::decode(data, &params, |changes| {
+                if let Some(row) = rows_out.next() {
+                    ccitt::fill_row(changes, row, self.black);
+                }
+            })
+            .map_err(|e| fax_error(e, strip, row0))?;
+            if decoded < rows {
+                return Err(PageErrorKind::truncated(format!(
+                    "strip {} holds {decoded} of its {rows} lines; the page stops at line {}",
+                    strip + 1,
+                    row0 + decoded
+                )));
+            }
+            row0 += rows;
+        }
+        if row0 < height {
+            return Err(PageErrorKind::corrupt(
+                "TIFF",
+                format!("the strips cover {row0} of {height} lines"),
+            ));
+        }
+        page.pixels = pixels;
+        Ok(page)
+    }
+}
+
+impl TiffPages {
+    /// The next page, read but (a fax page) not decoded, with its 1-based number.
+    pub(crate) fn next_pending(&mut self) -> Option<(u32, Result<Pending, PageError>)> {
         if self.done {
             return None;
         }
@@ -427,10 +495,19 @@ impl Iterator for TiffPages {
                 if !self.decoder.more_images() {
                     self.done = true;
                 }
-                return Some(Err(self.error(kind)));
+                return Some((self.page, Err(self.error(kind))));
             }
         }
-        Some(self.decode_page().map_err(|kind| self.error(kind)))
+        Some((self.page, self.read_page().map_err(|kind| self.error(kind))))
+    }
+}
+
+impl Iterator for TiffPages {
+    type Item = Result<PageImage, PageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (_, pending) = self.next_pending()?;
+        Some(pending.and_then(|p| p.decode().map_err(|kind| self.error(kind))))
     }
 }
 

@@ -19,7 +19,9 @@
 
 use std::collections::BTreeMap;
 
-use capsurvey_faxsim::{Expected, PageTruth, Profile, Style, random_answers, simulate_reply};
+use capsurvey_faxsim::{
+    Expected, PageTruth, Picture, Profile, Style, random_answers, simulate_reply, write_jpeg,
+};
 use capsurvey_layout::{AnswerBox, BoxKind, Layout, PageCode, Rect, mm};
 use capsurvey_scan::PageImage;
 use capsurvey_scan::{BoxState, FieldStatus, identify, read_page};
@@ -272,7 +274,21 @@ fn run(profile: Profile, replies: u64, stats: &mut Stats) {
             };
             for (img, truth) in simulate_reply(layout, survey, code, &answers, profile, seed) {
                 let want = truth.identity.readable_code().expect("form pages only");
-                let id = match identify(&img) {
+                // Read as scan ingest reads: a grey scan as the scanner sends it, JPEG at
+                // quality 85, decoded (a 300-dpi scan at 150 dpi) and reduced. The truth's
+                // checks of what was drawn look at the page as simulated.
+                let seen = if img.bilevel {
+                    img.clone()
+                } else {
+                    let jpeg = write_jpeg(Picture::Grey(&img), 85);
+                    capsurvey_scan::open_bytes("scan.jpg", jpeg)
+                        .unwrap()
+                        .next()
+                        .unwrap()
+                        .unwrap()
+                }
+                .reduced_for_recognition();
+                let id = match identify(&seen) {
                     Ok(id) => id,
                     Err(e) => {
                         // Not identified goes to a person: allowed now and then, never a wrong
@@ -291,7 +307,7 @@ fn run(profile: Profile, replies: u64, stats: &mut Stats) {
                 );
                 stats.pages += 1;
                 let page = layout.page(id.code.page).expect("layout page");
-                let reading = read_page(&img, &id, page, survey);
+                let reading = read_page(&seen, &id, page, survey);
                 assert_eq!(reading.boxes.len(), truth.boxes.len());
                 let mut unjudged_fields = std::collections::BTreeSet::new();
                 // The page's noise, at most: dark share and largest dark group in the interiors

@@ -190,7 +190,7 @@ fn corrupt_page_in_the_middle() {
     for b in &mut bytes[offset + count / 3..offset + count / 3 + 40] {
         *b = 0;
     }
-    let got: Vec<_> = capsurvey_scan::open_bytes("fax.tif", bytes)
+    let got: Vec<_> = capsurvey_scan::open_bytes("fax.tif", bytes.clone())
         .unwrap()
         .collect();
     assert_eq!(got.len(), 3);
@@ -204,6 +204,20 @@ fn corrupt_page_in_the_middle() {
         "{msg}"
     );
     assert!(msg.contains("send or scan the page again"), "{msg}");
+
+    // Read first and decoded later (as scan ingest's workers do): the same pages, the same
+    // error, whatever the order the decoding happens in.
+    let mut source = capsurvey_scan::open_bytes("fax.tif", bytes).unwrap();
+    let mut encoded = Vec::new();
+    while let Some(page) = source.next_encoded() {
+        encoded.push(page.unwrap());
+    }
+    assert_eq!(encoded.len(), 3);
+    let mut decoded: Vec<_> = encoded.into_iter().rev().map(|p| p.decode()).collect();
+    decoded.reverse();
+    assert_eq!(decoded[0].as_ref().unwrap().pixels, pages[0].grey());
+    assert_eq!(decoded[2].as_ref().unwrap().pixels, pages[2].grey());
+    assert_eq!(decoded[1].as_ref().unwrap_err().to_string(), msg);
 }
 
 /// Random damage anywhere in real files: errors allowed, panics and hangs not.

@@ -297,14 +297,16 @@ fn byte_aligned_mh_in_pdf() {
 fn jpeg_pdf() {
     let dir = tempdir();
     let grey = synthetic_grey(800, 600);
-    let jpg = dir.path().join("grey.jpg");
-    {
+    let grey_jpeg = |name: &str, dpi: u16| {
+        let jpg = dir.path().join(name);
         let mut out = std::fs::File::create(&jpg).unwrap();
         let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90);
-        enc.set_pixel_density(image::codecs::jpeg::PixelDensity::dpi(150));
+        enc.set_pixel_density(image::codecs::jpeg::PixelDensity::dpi(dpi));
         enc.encode(&grey, 800, 600, image::ExtendedColorType::L8)
             .unwrap();
-    }
+        jpg
+    };
+    let jpg = grey_jpeg("grey.jpg", 150);
     let direct = single_page(&jpg);
     assert_eq!(
         (direct.dpi_x, direct.dpi_y, direct.dpi_assumed),
@@ -316,6 +318,16 @@ fn jpeg_pdf() {
     assert!(list.contains("jpeg"), "{list}");
     let got = single_page(&pdf);
     assert_same_pixels(&got, &direct.pixels, 800, 600, "JPEG in PDF");
+    assert!((got.dpi_x - 150.0).abs() < 0.5, "{got:?}");
+
+    // At 300 dpi the JPEG in the PDF is decoded at half scale, as the file alone is.
+    let jpg = grey_jpeg("grey300.jpg", 300);
+    let direct = single_page(&jpg);
+    assert_eq!((direct.width, direct.dpi_x), (400, 150.0));
+    let pdf = dir.path().join("jpeg300.pdf");
+    run("img2pdf", &["-o", s(&pdf), s(&jpg)]);
+    let got = single_page(&pdf);
+    assert_same_pixels(&got, &direct.pixels, 400, 300, "300-dpi JPEG in PDF");
     assert!((got.dpi_x - 150.0).abs() < 0.5, "{got:?}");
 
     // Colour JPEG.

@@ -84,16 +84,21 @@ fn jpeg_with_and_without_density() {
         enc.encode(&grey, 400, 300, image::ExtendedColorType::L8)
             .unwrap();
     }
+    // 118 per cm is 300 dpi: decoded at half scale, as recognition reads it.
     let got = single_page(&jpg);
-    assert!((got.dpi_x - 299.72).abs() < 0.1, "{got:?}");
+    assert!((got.dpi_x - 149.86).abs() < 0.1, "{got:?}");
+    assert_eq!((got.width, got.height), (200, 150));
+    let half = capsurvey_scan::PageImage::new(400, 300, 299.72, 299.72, grey.clone())
+        .reduced_for_recognition();
+    assert_eq!((half.width, half.height), (200, 150));
     let mean = got
         .pixels
         .iter()
-        .zip(&grey)
+        .zip(&half.pixels)
         .map(|(a, b)| a.abs_diff(*b) as u64)
         .sum::<u64>()
-        / grey.len() as u64;
-    assert!(mean <= 3, "mean difference {mean}");
+        / half.pixels.len() as u64;
+    assert!(mean <= 6, "mean difference {mean}");
     assert!(!got.bilevel);
 
     let plain = dir.path().join("b.jpeg");
@@ -125,4 +130,57 @@ fn truncated_png_and_jpeg_are_page_errors() {
             "{err}"
         );
     }
+}
+
+#[test]
+fn jpeg_scans_at_300_dpi_and_finer_come_out_at_the_recognition_resolution() {
+    let dir = tempdir();
+    let (w, h) = (400u16, 300u16);
+    let grey = synthetic_grey(w.into(), h.into());
+    let write = |name: &str, dpi: u16, progressive: bool| {
+        let path = dir.path().join(name);
+        let mut enc = jpeg_encoder::Encoder::new_file(&path, 90).unwrap();
+        enc.set_density(jpeg_encoder::PixelDensity {
+            density: (dpi, dpi),
+            unit: jpeg_encoder::PixelDensityUnit::Inches,
+        });
+        enc.set_progressive(progressive);
+        enc.encode(&grey, w, h, jpeg_encoder::ColorType::Luma)
+            .unwrap();
+        path
+    };
+    // Baseline: decoded in the DCT domain at 1/2 and 1/4.
+    for (dpi, scale) in [(300, 2u32), (600, 4)] {
+        let got = single_page(&write(&format!("{dpi}.jpg"), dpi, false));
+        assert_eq!(
+            (got.width, got.height, got.dpi_x, got.dpi_y),
+            (400 / scale, 300 / scale, 150.0, 150.0),
+            "{dpi} dpi"
+        );
+        // Each pixel stands for the scale × scale cell of the original.
+        let cell_mean = |x: u32, y: u32| {
+            let mut sum = 0u32;
+            for yy in y * scale..(y + 1) * scale {
+                for xx in x * scale..(x + 1) * scale {
+                    sum += u32::from(grey[(yy * 400 + xx) as usize]);
+                }
+            }
+            sum / (scale * scale)
+        };
+        let mean_diff = (0..got.height)
+            .flat_map(|y| (0..got.width).map(move |x| (x, y)))
+            .map(|(x, y)| cell_mean(x, y).abs_diff(got.get(x, y).unwrap().into()))
+            .sum::<u32>() as f64
+            / (got.width * got.height) as f64;
+        // JPEG's loss plus the high frequencies the scaled decoding drops (sharp black on
+        // white rings a little); a misplaced or mis-decoded block would be off by far more.
+        assert!(mean_diff < 8.0, "{dpi} dpi: mean difference {mean_diff:.2}");
+    }
+    // Below 300 dpi, or progressive (left to the full decoder): as stored.
+    let got = single_page(&write("200.jpg", 200, false));
+    assert_eq!((got.width, got.dpi_x), (400, 200.0));
+    let got = single_page(&write("progressive.jpg", 300, true));
+    assert_eq!((got.width, got.height, got.dpi_x), (400, 300, 300.0));
+    let reduced = got.reduced_for_recognition();
+    assert_eq!((reduced.width, reduced.dpi_x), (200, 150.0));
 }

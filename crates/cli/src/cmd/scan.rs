@@ -303,7 +303,8 @@ fn calibration(file: PathBuf) -> Result<ExitCode> {
     let mut source = capsurvey_scan::open(&file)?;
     let page = source
         .next()
-        .with_context(|| format!("{}: the file has no pages", file.display()))??;
+        .with_context(|| format!("{}: the file has no pages", file.display()))??
+        .reduced_for_recognition();
     let id = capsurvey_scan::identify(&page).map_err(|u| {
         anyhow::anyhow!(
             "{} p1: {}; fax or scan the whole calibration page, upright or upside down",
