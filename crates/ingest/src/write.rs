@@ -564,22 +564,29 @@ fn transform_json(id: &Identified) -> String {
 
 /// Writes `bytes` under the data folder at `rel` (through a temporary file, so a half-written
 /// image never has the final name) and returns `rel`.
+///
+/// The temporary name is unique to this call: two ingests of the same file at once write the same
+/// crop, and a shared temporary name let one rename the other's file away.
 pub fn save(data_dir: &Path, rel: &str, bytes: &[u8]) -> Result<String, WriteError> {
+    use std::io::Write as _;
     let full = data_dir.join(rel);
     let io = |source: std::io::Error| WriteError::Io {
         path: full.display().to_string(),
         source,
     };
-    if let Some(parent) = full.parent() {
-        std::fs::create_dir_all(parent).map_err(io)?;
-    }
-    let tmp = full.with_extension("png.part");
-    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &full));
-    if let Err(e) = written {
-        // A full disk leaves the start of the image behind: it would only take more space.
-        std::fs::remove_file(&tmp).ok();
-        return Err(io(e));
-    }
+    let parent = full.parent().unwrap_or(data_dir);
+    std::fs::create_dir_all(parent).map_err(io)?;
+    // A full disk leaves the start of the image behind; dropping the temporary file removes it.
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".").suffix(".part");
+    // As `fs::write` would: readable by the review site's user, not only by this one.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut tmp = builder
+        .tempfile_in(parent)
+        .map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.persist(&full).map_err(|e| io(e.error))?;
     Ok(rel.to_owned())
 }
 
