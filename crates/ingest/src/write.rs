@@ -582,9 +582,7 @@ pub fn save(data_dir: &Path, rel: &str, bytes: &[u8]) -> Result<String, WriteErr
     // As `fs::write` would: readable by the review site's user, not only by this one.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
-    let mut tmp = builder
-        .tempfile_in(parent)
-        .map_err(io)?;
+    let mut tmp = builder.tempfile_in(parent).map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
     tmp.persist(&full).map_err(|e| io(e.error))?;
     Ok(rel.to_owned())
@@ -857,4 +855,44 @@ fn quality_crop_png(
         boxes.first().map(|b| px(&b.rect)),
         boxes.iter().map(|b| px(&b.rect)).collect(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writers_of_the_same_image_at_once_all_succeed_and_leave_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = vec![7u8; 256 * 1024];
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..50 {
+                        save(dir.path(), "crops/same.png", &bytes).unwrap();
+                    }
+                });
+            }
+        });
+        let crops = dir.path().join("crops");
+        assert_eq!(std::fs::read(crops.join("same.png")).unwrap(), bytes);
+        let names: Vec<_> = std::fs::read_dir(&crops)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["same.png"]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(crops.join("same.png"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(
+                mode & 0o044,
+                0o044,
+                "readable by group and others: {mode:o}"
+            );
+        }
+    }
 }
