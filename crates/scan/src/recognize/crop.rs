@@ -359,6 +359,11 @@ mod tests {
         let t = Transform {
             m: [2.776, -0.05, 3.0, 0.048, 1.388, -2.0],
         };
+        // Skewed the other way (rows change upwards along a row), and upside down.
+        let other_way = Transform {
+            m: [2.776, 0.05, 3.0, -0.048, 1.388, 2.0],
+        };
+        let turned = t.turned(105.0, 120.0);
         // Running off the image on the left, and a width that is no multiple of 8.
         let rect = Rect {
             x: -5.0,
@@ -373,7 +378,10 @@ mod tests {
             w: 85.0,
             h: 100.0,
         };
-        for rect in [rect, inner] {
+        for (t, rect) in [t, other_way, turned]
+            .into_iter()
+            .flat_map(|t| [(t, rect), (t, inner)])
+        {
             let bytes = crop(&page, &t, &rect, 6.0);
             let bits = crop_bits(&page, &t, &rect, 6.0);
             assert_eq!((bits.width, bits.height), (bytes.width, bytes.height));
@@ -381,7 +389,7 @@ mod tests {
             for y in 0..bytes.height {
                 for x in 0..bytes.width {
                     let white = bytes.get(x, y).unwrap() >= 128;
-                    assert_eq!(bits.is_white(x, y), Some(white), "({x}, {y}) of {rect:?}");
+                    assert_eq!(bits.is_white(x, y), Some(white), "({x}, {y}) of {rect:?} by {t:?}");
                 }
             }
         }
