@@ -270,8 +270,7 @@ fn fill_lines<'a>(
         let mut units = 0u32;
         let mut last_break = None;
         let mut end = cells.len();
-        for i in start..cells.len() {
-            let c = &cells[i];
+        for (i, c) in cells.iter().enumerate().skip(start) {
             if i > start && c.break_before {
                 last_break = Some(i);
             }

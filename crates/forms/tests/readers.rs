@@ -106,7 +106,7 @@ fn two_page_document() -> Document {
         p.text(mm(20.0), y, 10.5, line.text).unwrap();
         y += 16.0;
     }
-    p.fill_cells(mm(150.0), mm(240.0), mm(1.0), 21, 21, 0.0, |c, r| {
+    p.fill_cells((mm(150.0), mm(240.0)), mm(1.0), (21, 21), 0.0, |c, r| {
         (c * 7 + r * 3) % 5 < 2
     });
     doc

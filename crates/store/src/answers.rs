@@ -904,12 +904,11 @@ pub async fn resolve_task<C: ConnectionTrait>(
         Put::Superseded { new, .. } => new,
         Put::Conflict { answer, .. } => answer,
     };
-    if let Some(pending) = task.answer_id.filter(|&a| a != decided) {
-        if let Some(a) = answers::Entity::find_by_id(pending).one(conn).await? {
-            if a.status == "review" {
-                supersede(conn, a, decided).await?;
-            }
-        }
+    if let Some(pending) = task.answer_id.filter(|&a| a != decided)
+        && let Some(a) = answers::Entity::find_by_id(pending).one(conn).await?
+        && a.status == "review"
+    {
+        supersede(conn, a, decided).await?;
     }
     audit(
         conn,

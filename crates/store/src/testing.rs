@@ -89,13 +89,13 @@ impl TestDb {
 
     /// Drops the PostgreSQL schema (SQLite files go on drop).
     pub async fn cleanup(mut self) {
-        if let Some((base, schema)) = self.pg_schema.take() {
-            if let Ok(admin) = Database::connect(&base).await {
-                admin
-                    .execute_unprepared(&format!("DROP SCHEMA {schema} CASCADE"))
-                    .await
-                    .ok();
-            }
+        if let Some((base, schema)) = self.pg_schema.take()
+            && let Ok(admin) = Database::connect(&base).await
+        {
+            admin
+                .execute_unprepared(&format!("DROP SCHEMA {schema} CASCADE"))
+                .await
+                .ok();
         }
     }
 }

@@ -210,7 +210,7 @@ async fn reviews_in_bulk_are_what_put_for_review_does_one_by_one() {
             .map(|i| format!("k{}", if i % 5 == 4 { i - 1 } else { i }))
             .chain(["before".to_owned(), "k7".to_owned()])
             .collect();
-        let guess = |i: usize| (i % 2 == 0).then_some(Value::Int(i as i64));
+        let guess = |i: usize| i.is_multiple_of(2).then_some(Value::Int(i as i64));
         let mut one_by_one = Vec::new();
         put_for_review(conn, &rs[0], "q1", None, None, &s, task(&rs[0], "a:before"))
             .await

@@ -70,11 +70,9 @@ pub(crate) fn draw_marks(page: &mut Page) {
 pub(crate) fn draw_codes(page: &mut Page, modules: &[bool; pagecode::BITS]) {
     for area in code_areas() {
         page.fill_cells(
-            area.x,
-            area.y,
+            (area.x, area.y),
             area.module,
-            pagecode::COLUMNS,
-            pagecode::ROWS,
+            (pagecode::COLUMNS, pagecode::ROWS),
             0.0,
             |c, r| modules[r * pagecode::COLUMNS + c],
         );

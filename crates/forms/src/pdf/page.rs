@@ -336,7 +336,7 @@ impl Page {
         );
     }
 
-    /// Fills the dark cells of a grid of `columns × rows` square cells of side
+    /// Fills the dark cells of a grid of `(columns, rows)` square cells of side
     /// `cell`, whose top-left corner is `(x, y)` — a QR code or a code of printed
     /// binary squares. `dark(column, row)` says which cells to fill.
     ///
@@ -345,11 +345,9 @@ impl Page {
     /// rectangles rather than one per module.
     pub fn fill_cells(
         &mut self,
-        x: f64,
-        y: f64,
+        (x, y): (f64, f64),
         cell: f64,
-        columns: usize,
-        rows: usize,
+        (columns, rows): (usize, usize),
         gray: f64,
         mut dark: impl FnMut(usize, usize) -> bool,
     ) {

@@ -147,7 +147,7 @@ pub fn survey_form(facility: &str, control_no: u32) -> (Document, usize) {
         }
         // Page code: 12×12 cells of 1.2 mm carrying page and control numbers.
         let bits = (u64::from(control_no) << 8) | page_no as u64;
-        page.fill_cells(mm(20.0), h - mm(24.0), mm(1.2), 12, 12, 0.0, |c, r| {
+        page.fill_cells((mm(20.0), h - mm(24.0)), mm(1.2), (12, 12), 0.0, |c, r| {
             c == 0 || r == 11 || (bits >> ((r * 12 + c) % 64)) & 1 == 1
         });
         put(

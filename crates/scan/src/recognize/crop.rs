@@ -389,7 +389,11 @@ mod tests {
             for y in 0..bytes.height {
                 for x in 0..bytes.width {
                     let white = bytes.get(x, y).unwrap() >= 128;
-                    assert_eq!(bits.is_white(x, y), Some(white), "({x}, {y}) of {rect:?} by {t:?}");
+                    assert_eq!(
+                        bits.is_white(x, y),
+                        Some(white),
+                        "({x}, {y}) of {rect:?} by {t:?}"
+                    );
                 }
             }
         }
