@@ -254,3 +254,46 @@ pub async fn pages_awaiting_reread<C: ConnectionTrait>(
         .all(conn)
         .await?)
 }
+
+/// How long a person's claim on an opened task keeps it from being offered to others, minutes.
+/// Long enough to key in a write-in from its image; an abandoned task comes back on its own.
+pub const CLAIM_MINUTES: i64 = 10;
+
+/// The moment before which a claim has lapsed.
+pub fn claim_cutoff(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    now - chrono::Duration::minutes(CLAIM_MINUTES)
+}
+
+/// A condition on review tasks: nobody but `person` holds a live claim on it.
+pub fn unclaimed_for(person: &str, now: chrono::DateTime<chrono::Utc>) -> sea_orm::Condition {
+    sea_orm::Condition::any()
+        .add(review_tasks::Column::ClaimedBy.is_null())
+        .add(review_tasks::Column::ClaimedBy.eq(person))
+        .add(review_tasks::Column::ClaimedAt.lt(claim_cutoff(now)))
+}
+
+/// Claims an open task for `person` (or renews their claim): `false` when the task is no longer
+/// open or someone else holds a live claim on it. One conditional update, so of two people
+/// claiming at once exactly one wins.
+pub async fn claim_task<C: ConnectionTrait>(
+    conn: &C,
+    task_id: i64,
+    person: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool> {
+    let done = review_tasks::Entity::update_many()
+        .col_expr(
+            review_tasks::Column::ClaimedBy,
+            sea_orm::sea_query::Expr::value(person),
+        )
+        .col_expr(
+            review_tasks::Column::ClaimedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(review_tasks::Column::Id.eq(task_id))
+        .filter(review_tasks::Column::Status.eq("open"))
+        .filter(unclaimed_for(person, now))
+        .exec(conn)
+        .await?;
+    Ok(done.rows_affected == 1)
+}

@@ -308,3 +308,50 @@ async fn assigning_an_unidentified_page() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn one_person_at_a_time_claims_an_open_task_until_the_claim_lapses() {
+    each_backend(|db| async move {
+        let conn = db.store.db();
+        let task = review_tasks::ActiveModel {
+            kind: Set("mark".into()),
+            payload: Set("{}".into()),
+            status: Set("open".into()),
+            lock_version: Set(0),
+            dedup_key: Set("claim-test".into()),
+            created_at: Set(now()),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await
+        .unwrap();
+        let t0 = now();
+        assert!(claim_task(conn, task.id, "tanaka", t0).await.unwrap());
+        // Someone else cannot take it while the claim lives; its holder renews it.
+        let soon = t0 + chrono::Duration::minutes(CLAIM_MINUTES - 1);
+        assert!(
+            !claim_task(conn, task.id, "suzuki", soon).await.unwrap(),
+            "{}",
+            db.backend
+        );
+        assert!(claim_task(conn, task.id, "tanaka", soon).await.unwrap());
+        let renewed = review_tasks::Entity::find_by_id(task.id)
+            .one(conn)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(renewed.claimed_by.as_deref(), Some("tanaka"));
+        // A lapsed claim is free for the next person.
+        let later = soon + chrono::Duration::minutes(CLAIM_MINUTES + 1);
+        assert!(claim_task(conn, task.id, "suzuki", later).await.unwrap());
+        // A decided task is claimed by nobody.
+        let mut done: review_tasks::ActiveModel = renewed.into();
+        done.status = Set("done".into());
+        done.update(conn).await.unwrap();
+        let much_later = later + chrono::Duration::hours(1);
+        assert!(!claim_task(conn, task.id, "tanaka", much_later).await.unwrap());
+        assert!(!claim_task(conn, task.id + 1000, "tanaka", later).await.unwrap());
+        db
+    })
+    .await;
+}

@@ -22,6 +22,9 @@ pub struct Model {
     /// Optimistic-locking counter: a decision must name the version it saw.
     pub lock_version: i32,
     pub resolved_by: Option<String>,
+    /// Who has the task open (claims expire: see `capsurvey_store::CLAIM_MINUTES`).
+    pub claimed_by: Option<String>,
+    pub claimed_at: Option<DateTimeUtc>,
     pub resolved_at: Option<DateTimeUtc>,
     /// A natural key so that re-running an import does not queue the same task twice.
     #[sea_orm(unique)]

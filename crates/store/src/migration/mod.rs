@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261121_000001_initial;
 mod m20261121_000002_users;
+mod m20261121_000003_task_claims;
 
 /// Applies every migration in order.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261121_000001_initial::Migration),
             Box::new(m20261121_000002_users::Migration),
+            Box::new(m20261121_000003_task_claims::Migration),
         ]
     }
 }
