@@ -98,19 +98,25 @@ pub async fn home() -> Redirect {
     Redirect::to("/queue")
 }
 
-/// `GET /queue?survey=&kind=`: the oldest open task in full, the rest listed beside it.
+/// `GET /queue?survey=&kind=`: the oldest open task nobody else has open, in full (claimed for
+/// this person), the rest listed beside it.
 pub async fn queue_page(
     State(app): State<App>,
     Extension(user): Extension<CurrentUser>,
     Query(f): Query<Filter>,
 ) -> Result<Response> {
+    if let Some(task) = claim_first(&app, &user, &f, None, false).await? {
+        return render_queue(&app, &user, &f, Some(task), None, StatusCode::OK).await;
+    }
+    // Everything left is open in someone's hands: show the oldest, and say so.
     let first = open_select(&app, &f)
         .await?
         .order_by_asc(review_tasks::Column::Id)
         .one(app.store().db())
         .await
         .map_err(StoreError::from)?;
-    render_queue(&app, &user, &f, first, None, StatusCode::OK).await
+    let notice = first.as_ref().and_then(|t| claimed_notice(t, &user));
+    render_queue(&app, &user, &f, first, notice, StatusCode::OK).await
 }
 
 /// `GET /tasks/{id}`: one task (open or done) in the queue page.
@@ -120,8 +126,82 @@ pub async fn task_page(
     Path(id): Path<i64>,
     Query(f): Query<Filter>,
 ) -> Result<Response> {
-    let task = load_task(&app, id).await?;
-    render_queue(&app, &user, &f, Some(task), None, StatusCode::OK).await
+    let mut task = load_task(&app, id).await?;
+    let mut notice = None;
+    if task.status == "open" && user.role.can_edit() {
+        let now = capsurvey_store::now();
+        if capsurvey_store::review::claim_task(app.store().db(), id, &user.name, now).await? {
+            task.claimed_by = Some(user.name.clone());
+            task.claimed_at = Some(now);
+        } else {
+            notice = claimed_notice(&task, &user);
+        }
+    }
+    render_queue(&app, &user, &f, Some(task), notice, StatusCode::OK).await
+}
+
+/// The first open task after (or before, `back`) `after` in id order that nobody else has
+/// open, claimed for `user`. Losing a claim to someone quicker moves on to the following task.
+async fn claim_first(
+    app: &App,
+    user: &CurrentUser,
+    f: &Filter,
+    mut after: Option<i64>,
+    back: bool,
+) -> Result<Option<review_tasks::Model>> {
+    let db = app.store().db();
+    loop {
+        let now = capsurvey_store::now();
+        let mut q = open_select(app, f)
+            .await?
+            .filter(capsurvey_store::review::unclaimed_for(&user.name, now));
+        q = match (after, back) {
+            (Some(a), false) => q.filter(review_tasks::Column::Id.gt(a)),
+            (Some(a), true) => q.filter(review_tasks::Column::Id.lt(a)),
+            (None, _) => q,
+        };
+        q = if back {
+            q.order_by_desc(review_tasks::Column::Id)
+        } else {
+            q.order_by_asc(review_tasks::Column::Id)
+        };
+        let Some(mut task) = q.one(db).await.map_err(StoreError::from)? else {
+            return Ok(None);
+        };
+        // A viewer only looks: no claim, which would hold the task back from the staff.
+        if !user.role.can_edit()
+            || capsurvey_store::review::claim_task(db, task.id, &user.name, now).await?
+        {
+            if user.role.can_edit() {
+                task.claimed_by = Some(user.name.clone());
+                task.claimed_at = Some(now);
+            }
+            return Ok(Some(task));
+        }
+        after = Some(task.id);
+    }
+}
+
+/// Whose hands a task is in, when another person's claim on it is live.
+fn claimed_by_other<'a>(task: &'a review_tasks::Model, user: &CurrentUser) -> Option<&'a str> {
+    let who = task.claimed_by.as_deref()?;
+    let at = task.claimed_at?;
+    (who != user.name && at >= capsurvey_store::review::claim_cutoff(capsurvey_store::now()))
+        .then_some(who)
+}
+
+/// "Someone else has this open" above a task.
+fn claimed_notice(task: &review_tasks::Model, user: &CurrentUser) -> Option<Notice> {
+    let who = claimed_by_other(task, user)?;
+    Some(Notice {
+        kind: "conflict",
+        title: format!("{who} さんが確認中です"),
+        text: format!(
+            "{} から開いています。同時に決定すると、後の決定は受け付けられません。\
+             ほかの項目に進むには「次へ」を押してください。",
+            task.claimed_at.as_ref().map(jst).unwrap_or_default()
+        ),
+    })
 }
 
 async fn load_task(app: &App, id: i64) -> Result<review_tasks::Model> {
@@ -142,34 +222,19 @@ pub struct NextQuery {
     filter: Filter,
 }
 
-/// `GET /queue/next?after=ID[&dir=prev]`: the next (or previous) open task, wrapping around.
-pub async fn next(State(app): State<App>, Query(q): Query<NextQuery>) -> Result<Redirect> {
+/// `GET /queue/next?after=ID[&dir=prev]`: the next (or previous) open task that nobody else has
+/// open, wrapping around; claimed for this person.
+pub async fn next(
+    State(app): State<App>,
+    Extension(user): Extension<CurrentUser>,
+    Query(q): Query<NextQuery>,
+) -> Result<Redirect> {
     let f = &q.filter;
     let back = q.dir.as_deref() == Some("prev");
-    let after = q.after.unwrap_or(if back { i64::MAX } else { 0 });
-    let db = app.store().db();
-    let step = if back {
-        open_select(&app, f)
-            .await?
-            .filter(review_tasks::Column::Id.lt(after))
-            .order_by_desc(review_tasks::Column::Id)
-    } else {
-        open_select(&app, f)
-            .await?
-            .filter(review_tasks::Column::Id.gt(after))
-            .order_by_asc(review_tasks::Column::Id)
-    };
-    let found = match step.one(db).await.map_err(StoreError::from)? {
+    let found = match claim_first(&app, &user, f, q.after, back).await? {
         Some(t) => Some(t),
-        None => {
-            let wrap = open_select(&app, f).await?;
-            let wrap = if back {
-                wrap.order_by_desc(review_tasks::Column::Id)
-            } else {
-                wrap.order_by_asc(review_tasks::Column::Id)
-            };
-            wrap.one(db).await.map_err(StoreError::from)?
-        }
+        None if q.after.is_some() => claim_first(&app, &user, f, None, back).await?,
+        None => None,
     };
     Ok(match found {
         Some(t) => Redirect::to(&format!("/tasks/{}?{}", t.id, f.query())),
@@ -251,6 +316,7 @@ async fn render_queue(
             "facility": facility,
             "created": jst(&t.created_at),
             "current": current.as_ref().is_some_and(|c| c.id == t.id),
+            "claimed_by": claimed_by_other(t, user),
         }));
     }
     let task = match &current {

@@ -467,6 +467,78 @@ async fn the_second_reviewer_on_an_item_gets_a_conflict_and_nothing_is_overwritt
     .await;
 }
 
+/// The task a queue page shows in full (the current one in its list).
+fn current_task(html: &str) -> i64 {
+    let at = html
+        .find("<li class=\"current\"><a href=\"/tasks/")
+        .expect("a current task in the list");
+    let rest = &html[at + "<li class=\"current\"><a href=\"/tasks/".len()..];
+    rest[..rest.find('?').unwrap()].parse().unwrap()
+}
+
+/// Where a `/queue/next` redirect leads: the task id.
+async fn next_task(c: &reqwest::Client, url: &str) -> i64 {
+    let r = c.get(url).send().await.unwrap();
+    assert_eq!(r.status(), 303, "{url}");
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    let id = to.trim_start_matches("/tasks/");
+    id[..id.find('?').unwrap()].parse().unwrap()
+}
+
+#[tokio::test]
+async fn reviewers_are_offered_different_tasks_and_see_who_has_one_open() {
+    each_backend(|db| async move {
+        let f = fixture(&db).await;
+        let s = start(&db.store, f.data.path()).await;
+        // Logging in shows the queue, which hands each person the oldest task nobody has open.
+        let (a, _) = logged_in(&s.url, "tanaka").await;
+        let (b, _) = logged_in(&s.url, "suzuki").await;
+        let (_, queue_a) = get(&a, &format!("{}/queue", s.url)).await;
+        let (_, queue_b) = get(&b, &format!("{}/queue", s.url)).await;
+        let (first_a, first_b) = (current_task(&queue_a), current_task(&queue_b));
+        assert_ne!(
+            first_a, first_b,
+            "{}: both offered the same task",
+            db.backend
+        );
+        assert!(
+            queue_a.contains("suzuki さんが確認中"),
+            "the list shows others' tasks"
+        );
+        // "Next" passes over what the other has open.
+        let after_a = next_task(&a, &format!("{}/queue/next?after={first_a}", s.url)).await;
+        assert_ne!(after_a, first_b);
+        assert_ne!(after_a, first_a);
+        // Opening the other's task by its link shows it, and who has it open.
+        let (status, page) = get(&a, &format!("{}/tasks/{first_b}", s.url)).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("suzuki さんが確認中です"), "{page}");
+        let (_, own) = get(&b, &format!("{}/tasks/{first_b}", s.url)).await;
+        assert!(
+            !own.contains("さんが確認中です"),
+            "no notice on one's own task"
+        );
+        // A viewer claims nothing: the staff are still offered the task the viewer looks at.
+        let (v, _) = logged_in(&s.url, "etsuran").await;
+        let (_, viewed) = get(&v, &format!("{}/queue", s.url)).await;
+        let (_, queue_c) = get(&a, &format!("{}/queue", s.url)).await;
+        assert_eq!(
+            current_task(&queue_c),
+            first_a,
+            "tanaka keeps the claimed task"
+        );
+        let looked = current_task(&viewed);
+        let claimed = review_tasks::Entity::find_by_id(looked)
+            .one(db.store.db())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(claimed.claimed_by.as_deref(), Some("etsuran"));
+        db
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn every_kind_of_task_is_decided_and_audited() {
     each_backend(|db| async move {

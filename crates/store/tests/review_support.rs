@@ -349,8 +349,16 @@ async fn one_person_at_a_time_claims_an_open_task_until_the_claim_lapses() {
         done.status = Set("done".into());
         done.update(conn).await.unwrap();
         let much_later = later + chrono::Duration::hours(1);
-        assert!(!claim_task(conn, task.id, "tanaka", much_later).await.unwrap());
-        assert!(!claim_task(conn, task.id + 1000, "tanaka", later).await.unwrap());
+        assert!(
+            !claim_task(conn, task.id, "tanaka", much_later)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !claim_task(conn, task.id + 1000, "tanaka", later)
+                .await
+                .unwrap()
+        );
         db
     })
     .await;
