@@ -223,7 +223,7 @@ pub struct NextQuery {
 }
 
 /// `GET /queue/next?after=ID[&dir=prev]`: the next (or previous) open task that nobody else has
-/// open, wrapping around; claimed for this person.
+/// open, wrapping around; claimed for this person, whose claim on task `ID` ends.
 pub async fn next(
     State(app): State<App>,
     Extension(user): Extension<CurrentUser>,
@@ -231,6 +231,9 @@ pub async fn next(
 ) -> Result<Redirect> {
     let f = &q.filter;
     let back = q.dir.as_deref() == Some("prev");
+    if let Some(left) = q.after {
+        capsurvey_store::review::release_claim(app.store().db(), left, &user.name).await?;
+    }
     let found = match claim_first(&app, &user, f, q.after, back).await? {
         Some(t) => Some(t),
         None if q.after.is_some() => claim_first(&app, &user, f, None, back).await?,

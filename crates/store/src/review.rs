@@ -297,3 +297,22 @@ pub async fn claim_task<C: ConnectionTrait>(
         .await?;
     Ok(done.rows_affected == 1)
 }
+
+/// Gives up `person`'s claim on a task (they moved on without deciding it), so that the next
+/// person is offered it at once rather than when the claim lapses.
+pub async fn release_claim<C: ConnectionTrait>(conn: &C, task_id: i64, person: &str) -> Result<()> {
+    review_tasks::Entity::update_many()
+        .col_expr(
+            review_tasks::Column::ClaimedBy,
+            sea_orm::sea_query::Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            review_tasks::Column::ClaimedAt,
+            sea_orm::sea_query::Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .filter(review_tasks::Column::Id.eq(task_id))
+        .filter(review_tasks::Column::ClaimedBy.eq(person))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
