@@ -128,16 +128,23 @@ pub async fn task_page(
 ) -> Result<Response> {
     let mut task = load_task(&app, id).await?;
     let mut notice = None;
-    if task.status == "open" && user.role.can_edit() {
-        let now = capsurvey_store::now();
-        if capsurvey_store::review::claim_task(app.store().db(), id, &user.name, now).await? {
-            task.claimed_by = Some(user.name.clone());
-            task.claimed_at = Some(now);
-        } else {
-            notice = claimed_notice(&task, &user);
-        }
+    if task.status == "open" && user.role.can_edit() && !claim(&app, &mut task, &user).await? {
+        notice = claimed_notice(&task, &user);
     }
     render_queue(&app, &user, &f, Some(task), notice, StatusCode::OK).await
+}
+
+/// Claims an open task for `user` (see [`capsurvey_store::review::claim_task`]), and says so in
+/// the model; `false` when someone else has it open.
+async fn claim(app: &App, task: &mut review_tasks::Model, user: &CurrentUser) -> Result<bool> {
+    let now = capsurvey_store::now();
+    let claimed =
+        capsurvey_store::review::claim_task(app.store().db(), task.id, &user.name, now).await?;
+    if claimed {
+        task.claimed_by = Some(user.name.clone());
+        task.claimed_at = Some(now);
+    }
+    Ok(claimed)
 }
 
 /// The first open task after (or before, `back`) `after` in id order that nobody else has
@@ -169,13 +176,7 @@ async fn claim_first(
             return Ok(None);
         };
         // A viewer only looks: no claim, which would hold the task back from the staff.
-        if !user.role.can_edit()
-            || capsurvey_store::review::claim_task(db, task.id, &user.name, now).await?
-        {
-            if user.role.can_edit() {
-                task.claimed_by = Some(user.name.clone());
-                task.claimed_at = Some(now);
-            }
+        if !user.role.can_edit() || claim(app, &mut task, user).await? {
             return Ok(Some(task));
         }
         after = Some(task.id);
