@@ -185,10 +185,7 @@ async fn claim_first(
 
 /// Whose hands a task is in, when another person's claim on it is live.
 fn claimed_by_other<'a>(task: &'a review_tasks::Model, user: &CurrentUser) -> Option<&'a str> {
-    let who = task.claimed_by.as_deref()?;
-    let at = task.claimed_at?;
-    (who != user.name && at >= capsurvey_store::review::claim_cutoff(capsurvey_store::now()))
-        .then_some(who)
+    capsurvey_store::review::claimed_by_other(task, &user.name, capsurvey_store::now())
 }
 
 /// "Someone else has this open" above a task.

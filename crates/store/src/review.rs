@@ -272,6 +272,17 @@ pub fn unclaimed_for(person: &str, now: chrono::DateTime<chrono::Utc>) -> sea_or
         .add(review_tasks::Column::ClaimedAt.lt(claim_cutoff(now)))
 }
 
+/// Who holds a live claim on `task`, when it is someone other than `person` (the in-memory
+/// side of [`unclaimed_for`]).
+pub fn claimed_by_other<'a>(
+    task: &'a review_tasks::Model,
+    person: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<&'a str> {
+    let who = task.claimed_by.as_deref()?;
+    (who != person && task.claimed_at? >= claim_cutoff(now)).then_some(who)
+}
+
 /// Claims an open task for `person` (or renews their claim): `false` when the task is no longer
 /// open or someone else holds a live claim on it. One conditional update, so of two people
 /// claiming at once exactly one wins.
