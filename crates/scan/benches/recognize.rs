@@ -1,5 +1,5 @@
 //! Time per stage of reading one fax page: decode (CCITT G4 TIFF), registration, page code,
-//! boxes. Run in release: `cargo bench -p capsurvey-scan --bench recognize`.
+//! boxes, review images. Run in release: `cargo bench -p capsurvey-scan --bench recognize`.
 //!
 //! The pages are synthetic replies (tests/synth): the frame, a page of questions with about
 //! fifty boxes, random ticks, fills, circles and stray dots, skewed by up to 2°, speckled. They
@@ -15,8 +15,8 @@ use std::hint::black_box;
 use std::process::Command;
 use std::time::Instant;
 
-use capsurvey_layout::{BoxKind, PageCode};
-use capsurvey_scan::{PageImage, identify, read_code, read_page, register};
+use capsurvey_layout::{A4, BoxKind, PageCode, Rect};
+use capsurvey_scan::{PageImage, crop_bits, identify, read_code, read_page, register};
 use synth::*;
 
 const PAGES: usize = 12;
@@ -137,6 +137,28 @@ fn main() {
             }
         }
         let box_ms = ms(t);
+        // Review images as ingest makes them for a fax: the whole page at 4 px/mm and one
+        // question's crop at 6 px/mm, packed to bits and encoded as PNG.
+        let sheet = Rect {
+            x: 0.0,
+            y: 0.0,
+            w: A4.width,
+            h: A4.height,
+        };
+        let question = Rect {
+            x: 40.0,
+            y: 200.0,
+            w: 515.0,
+            h: 90.0,
+        };
+        let t = Instant::now();
+        for _ in 0..ROUNDS {
+            for (img, id) in images.iter().zip(&ids) {
+                black_box(crop_bits(img, &id.transform, &sheet, 4.0).encode_png());
+                black_box(crop_bits(img, &id.transform, &question, 6.0).encode_png());
+            }
+        }
+        let image_ms = ms(t);
         // Sanity: identify is the two stages together.
         assert_eq!(identify(&images[0]).unwrap().code, code);
         println!(
@@ -153,7 +175,8 @@ fn main() {
             "  boxes            {box_ms:7.3} ms/page ({:.1}% of boxes decided)",
             100.0 * decided as f64 / boxes as f64
         );
-        let total = decode.unwrap_or(0.0) + reg_ms + code_ms + box_ms;
+        println!("  images           {image_ms:7.3} ms/page (page at 4 px/mm, a question at 6)");
+        let total = decode.unwrap_or(0.0) + reg_ms + code_ms + box_ms + image_ms;
         println!(
             "  total            {total:7.3} ms/page = {:.0} pages/s per core",
             1000.0 / total
