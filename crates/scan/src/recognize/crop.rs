@@ -339,6 +339,27 @@ mod ssse3 {
         _mm_packus_epi16(words, words)
     }
 
+    /// The top bits of the bytes of `bytes` (16 of them) at the first eight positions of
+    /// `index`, the first position in bit 0. (A function of its own, not a closure: a closure
+    /// does not inherit the target feature, and the shuffle would become a call.)
+    #[target_feature(enable = "ssse3")]
+    #[inline]
+    fn gather(bytes: &[u8], index: __m128i) -> u8 {
+        assert_eq!(bytes.len(), 16);
+        // SAFETY: `bytes` holds the 16 bytes loaded (asserted just above).
+        let bytes = unsafe { _mm_loadu_si128(bytes.as_ptr().cast()) };
+        _mm_movemask_epi8(_mm_shuffle_epi8(bytes, index)) as u8
+    }
+
+    /// [`Scan::byte`] kept out of line: inlined, the compiler gives each of its eight pixels
+    /// a position of its own that it steps along with every byte (spilled to the stack), three
+    /// times the work of the shuffle path it sits beside.
+    #[cold]
+    #[inline(never)]
+    fn plain_byte(scan: &Scan, at: (i64, i64), step: (i64, i64), on_scan: bool) -> u8 {
+        scan.byte(at, step, on_scan)
+    }
+
     /// See [`super::pack_row`]; the caller makes sure the CPU has SSSE3.
     ///
     /// # Safety
@@ -358,27 +379,21 @@ mod ssse3 {
         for byte in dst.iter_mut() {
             let (u_end, v_end) = (u + 7 * du, v + 7 * dv);
             let on_scan = scan.has(u, v) && scan.has(u_end, v_end);
-            if scan.has(u + ahead.0, v + ahead.1) {
-                let i = scan.index(u + ahead.0, v + ahead.1);
-                // A hint only: it reads nothing and cannot fault.
-                _mm_prefetch::<_MM_HINT_T0>(scan.pixels[i..].as_ptr().cast());
-            }
+            // A hint only: it reads nothing and cannot fault, even off the scan.
+            let (ua, va) = ((u + ahead.0) >> 16, (v + ahead.1) >> 16);
+            let i = va.wrapping_mul(scan.width as i64).wrapping_add(ua);
+            _mm_prefetch::<_MM_HINT_T0>(scan.pixels.as_ptr().wrapping_offset(i as isize).cast());
             // Leftmost scan column and upper row of the eight (steps are negative on a page
             // upside down).
             let x = (u.min(u_end) >> 16) as usize;
             let y = (v.min(v_end) >> 16) as usize;
             if !(fits && on_scan && x + 16 <= scan.width) {
-                *byte = scan.byte((u, v), (du, dv), on_scan);
+                *byte = plain_byte(scan, (u, v), (du, dv), on_scan);
             } else {
                 // Column of each pixel within the 16 bytes from `x`.
                 let index = whole(u - ((x as i64) << 16), cols);
-                let at = |row: usize| {
-                    let bytes = &scan.pixels[row * scan.width + x..][..16];
-                    // SAFETY: `bytes` holds exactly the 16 bytes loaded.
-                    let bytes = unsafe { _mm_loadu_si128(bytes.as_ptr().cast()) };
-                    _mm_movemask_epi8(_mm_shuffle_epi8(bytes, index)) as u8
-                };
-                let upper = at(y);
+                let row_at = |row: usize| &scan.pixels[row * scan.width + x..][..16];
+                let upper = gather(row_at(y), index);
                 *byte = if (v_end >> 16) as usize == y && (v >> 16) as usize == y {
                     upper
                 } else {
@@ -386,7 +401,7 @@ mod ssse3 {
                     let row = whole(v - ((y as i64) << 16), rows);
                     let on_upper =
                         _mm_movemask_epi8(_mm_cmpeq_epi8(row, _mm_setzero_si128())) as u8;
-                    (upper & on_upper) | (at(y + 1) & !on_upper)
+                    (upper & on_upper) | (gather(row_at(y + 1), index) & !on_upper)
                 };
             }
             u += 8 * du;
