@@ -183,9 +183,9 @@ struct Patch {
     dots: Vec<Dot>,
 }
 
-/// Collects the dark pixels whose centres fall in `win` but not in `hole` (points), with page
-/// coordinates in mm relative to `origin` (points).
-fn collect(ctx: &Ctx, win: &Rect, hole: Option<&Rect>, origin: (f64, f64)) -> Patch {
+/// The image pixels a page-space window can touch: the bounding box of its corners in the
+/// image, clipped to the image, as `(x0, y0, x1, y1)` (ends exclusive).
+fn pixel_bounds(ctx: &Ctx, win: &Rect) -> (usize, usize, usize, usize) {
     let corners = [
         (win.x, win.y),
         (win.x + win.w, win.y),
@@ -201,10 +201,18 @@ fn collect(ctx: &Ctx, win: &Rect, hole: Option<&Rect>, origin: (f64, f64)) -> Pa
         y1 = y1.max(y);
     }
     let (pw, ph) = (ctx.page.width as f64, ctx.page.height as f64);
-    let ix0 = x0.floor().clamp(0.0, pw) as usize;
-    let iy0 = y0.floor().clamp(0.0, ph) as usize;
-    let ix1 = x1.ceil().clamp(0.0, pw) as usize;
-    let iy1 = y1.ceil().clamp(0.0, ph) as usize;
+    (
+        x0.floor().clamp(0.0, pw) as usize,
+        y0.floor().clamp(0.0, ph) as usize,
+        x1.ceil().clamp(0.0, pw) as usize,
+        y1.ceil().clamp(0.0, ph) as usize,
+    )
+}
+
+/// Collects the dark pixels whose centres fall in `win` but not in `hole` (points), with page
+/// coordinates in mm relative to `origin` (points).
+fn collect(ctx: &Ctx, win: &Rect, hole: Option<&Rect>, origin: (f64, f64)) -> Patch {
+    let (ix0, iy0, ix1, iy1) = pixel_bounds(ctx, win);
     let (w, h) = (ix1.saturating_sub(ix0), iy1.saturating_sub(iy0));
     let mut dots = Vec::new();
     if w == 0 || h == 0 {
@@ -1197,19 +1205,7 @@ mod tests {
 
     /// [`collect`] the plain way: every pixel of the window's bounding box mapped and tested.
     fn collect_every_pixel(ctx: &Ctx, win: &Rect, hole: Option<&Rect>) -> Vec<(u32, u32)> {
-        let corners = [
-            (win.x, win.y),
-            (win.x + win.w, win.y),
-            (win.x, win.y + win.h),
-            (win.x + win.w, win.y + win.h),
-        ]
-        .map(|(x, y)| ctx.fwd.apply(x, y));
-        let clampx = |v: f64| v.clamp(0.0, ctx.page.width as f64) as usize;
-        let clampy = |v: f64| v.clamp(0.0, ctx.page.height as f64) as usize;
-        let ix0 = clampx(corners.iter().map(|c| c.0).fold(f64::MAX, f64::min).floor());
-        let ix1 = clampx(corners.iter().map(|c| c.0).fold(f64::MIN, f64::max).ceil());
-        let iy0 = clampy(corners.iter().map(|c| c.1).fold(f64::MAX, f64::min).floor());
-        let iy1 = clampy(corners.iter().map(|c| c.1).fold(f64::MIN, f64::max).ceil());
+        let (ix0, iy0, ix1, iy1) = pixel_bounds(ctx, win);
         let inv = &ctx.inv.m;
         let inside =
             |r: &Rect, x: f64, y: f64| x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h;
