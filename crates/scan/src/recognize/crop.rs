@@ -340,8 +340,7 @@ mod ssse3 {
     }
 
     /// The top bits of the bytes of `bytes` (16 of them) at the first eight positions of
-    /// `index`, the first position in bit 0. (A function of its own, not a closure: a closure
-    /// does not inherit the target feature, and the shuffle would become a call.)
+    /// `index`, the first position in bit 0.
     #[target_feature(enable = "ssse3")]
     #[inline]
     fn gather(bytes: &[u8], index: __m128i) -> u8 {
