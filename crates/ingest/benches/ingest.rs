@@ -115,11 +115,6 @@ fn replies(
     out
 }
 
-/// Runs one case; its folder is returned, to be deleted only after the last case. Deleting a
-/// case's thousands of files would make ext4 search past the freed inodes whenever the next
-/// case creates one (it skips inodes freed in the last minute, five if their table block is
-/// not yet written): profiles of the fine case run soon after other runs showed 7 % of its CPU
-/// there. Runs of the bench one right after another pay it too; leave a few minutes between.
 /// The figures of one run of a case.
 struct RunResult {
     pages_per_s: f64,
@@ -129,6 +124,11 @@ struct RunResult {
     stages: [f64; 6],
 }
 
+/// Runs one case; its folder is returned, to be deleted only after the last case. Deleting a
+/// case's thousands of files would make ext4 search past the freed inodes whenever the next
+/// case creates one (it skips inodes freed in the last minute, five if their table block is
+/// not yet written): profiles of the fine case run soon after other runs showed 7 % of its CPU
+/// there. Runs of the bench one right after another pay it too; leave a few minutes between.
 async fn case(name: &str, profile: Profile, pages: usize, as_jpeg: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let (store, parsed, sv, mailings) = setup(dir.path(), pages.div_ceil(5)).await;
