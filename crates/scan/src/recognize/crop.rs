@@ -141,17 +141,16 @@ fn nearest(page: &PageImage, s: &Stepping) -> PageImage {
     let (pw, ph) = (page.width as u64, page.height as u64);
     let stride = page.width as usize;
     let p = &page.pixels;
-    let mut pixels = Vec::with_capacity(s.w as usize * s.h as usize);
-    for oy in 0..s.h {
-        let (mut u, mut v) = s.row_start(oy, 0.0);
-        for _ in 0..s.w {
+    // Written in place rather than pushed, so that the loop keeps its state in registers.
+    let mut pixels = vec![255u8; s.w as usize * s.h as usize];
+    for (oy, row) in pixels.chunks_exact_mut(s.w as usize).enumerate() {
+        let (mut u, mut v) = s.row_start(oy as u32, 0.0);
+        for out in row {
             // Negative coordinates wrap to huge ones and fall outside, as they should.
             let (x, y) = ((u >> 16) as u64, (v >> 16) as u64);
-            pixels.push(if x < pw && y < ph {
-                p[y as usize * stride + x as usize]
-            } else {
-                255
-            });
+            if x < pw && y < ph {
+                *out = p[y as usize * stride + x as usize];
+            }
             u += s.du_x;
             v += s.dv_x;
         }
