@@ -208,9 +208,13 @@ fn grey4_png(image: &PageImage) -> Vec<u8> {
         .chunks_exact(image.width as usize)
         .zip(packed.chunks_exact_mut(row_bytes))
     {
-        for (pair, out) in src.chunks(2).zip(dst.iter_mut()) {
-            let right = pair.get(1).copied().unwrap_or(255);
-            *out = (pair[0] & 0xF0) | (right >> 4);
+        // Whole pairs apart from an odd last pixel, so that the loop becomes vector instructions.
+        let pairs = src.chunks_exact(2);
+        if let [last] = pairs.remainder() {
+            dst[row_bytes - 1] = (last & 0xF0) | 0x0F;
+        }
+        for (pair, out) in pairs.zip(dst.iter_mut()) {
+            *out = (pair[0] & 0xF0) | (pair[1] >> 4);
         }
     }
     let mut out = Vec::with_capacity(packed.len() / 2);
@@ -603,6 +607,21 @@ mod tests {
                 got == want,
                 "{dpi} dpi: interpolated should be {interpolated}"
             );
+        }
+    }
+
+    #[test]
+    fn grey_page_images_keep_the_top_four_bits_of_every_pixel() {
+        for width in [1u32, 6, 7] {
+            let pixels: Vec<u8> = (0..width * 3).map(|i| (i * 37 % 256) as u8).collect();
+            let image = PageImage::new(width, 3, 100.0, 100.0, pixels.clone());
+            let decoded = image::load_from_memory(&grey4_png(&image))
+                .unwrap()
+                .into_luma8();
+            assert_eq!(decoded.dimensions(), (width, 3));
+            // A 4-bit level l reads back as l * 17.
+            let want: Vec<u8> = pixels.iter().map(|p| (p >> 4) * 17).collect();
+            assert_eq!(decoded.into_raw(), want, "width {width}");
         }
     }
 }
