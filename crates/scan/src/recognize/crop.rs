@@ -517,13 +517,18 @@ mod tests {
         }
     }
 
-    #[test]
-    fn stepping_matches_per_pixel_mapping() {
+    /// A 300 × 200 page of hashed grey, so that every pixel differs from its neighbours.
+    fn hashed_page(dpi_x: f32, dpi_y: f32) -> PageImage {
         let (w, h) = (300u32, 200u32);
         let pixels = (0..w * h)
             .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
             .collect();
-        let page = PageImage::new(w, h, 200.0, 100.0, pixels);
+        PageImage::new(w, h, dpi_x, dpi_y, pixels)
+    }
+
+    #[test]
+    fn stepping_matches_per_pixel_mapping() {
+        let page = hashed_page(200.0, 100.0);
         // Rotated by about 2°, non-square pixels, and a rectangle running off the image.
         let t = Transform {
             m: [2.776, -0.05, 3.0, 0.048, 1.388, -2.0],
@@ -549,11 +554,8 @@ mod tests {
 
     #[test]
     fn nearest_crops_take_the_pixel_under_each_centre() {
-        let (w, h) = (300u32, 200u32);
-        let pixels = (0..w * h)
-            .map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
-            .collect();
-        let page = PageImage::new(w, h, 150.0, 150.0, pixels);
+        let page = hashed_page(150.0, 150.0);
+        let (w, h) = (page.width, page.height);
         let mut state = 0x1234_5678u32;
         let mut next = move || {
             state ^= state << 13;
