@@ -816,15 +816,18 @@ mod tests {
     use super::*;
     use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
+    /// The next number of a xorshift sequence, for repeatable test data.
+    fn xorshift(state: &mut u32) -> u32 {
+        *state ^= *state << 13;
+        *state ^= *state >> 17;
+        *state ^= *state << 5;
+        *state
+    }
+
     /// A page-like test picture: paper with noise, black bars, thin lines, a grey ramp.
     fn picture(w: usize, h: usize, seed: u32) -> Vec<u8> {
         let mut state = seed | 1;
-        let mut noise = move || {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            (state % 13) as i32 - 6
-        };
+        let mut noise = move || (xorshift(&mut state) % 13) as i32 - 6;
         let mut px = vec![0u8; w * h];
         for y in 0..h {
             for x in 0..w {
@@ -1051,9 +1054,7 @@ mod tests {
             for _ in 0..3000 {
                 let mut bad = data.clone();
                 for _ in 0..3 {
-                    state ^= state << 13;
-                    state ^= state >> 17;
-                    state ^= state << 5;
+                    xorshift(&mut state);
                     let at = state as usize % bad.len();
                     bad[at] = (state >> 8) as u8;
                 }
@@ -1069,12 +1070,7 @@ mod tests {
     fn vector_idct_gives_the_generic_pixels() {
         let idct = Idct::<4>::new();
         let mut state = 0x2545_F491u32;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            state
-        };
+        let mut next = move || xorshift(&mut state);
         let stride = 7;
         for round in 0..20_000 {
             let quant: [f32; DROPPED] = std::array::from_fn(|_| (1 + next() % 64) as f32);
