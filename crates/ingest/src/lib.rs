@@ -22,6 +22,7 @@
 
 pub mod calibration;
 pub mod catalog;
+pub mod identity;
 pub mod missing;
 pub mod page;
 mod pipeline;
@@ -33,7 +34,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use capsurvey_store::{Store, StoreError, file_hash, imported_file};
+use capsurvey_store::{Store, StoreError};
 use serde::Serialize;
 
 pub use calibration::CalibrationReport;
@@ -359,29 +360,31 @@ pub async fn ingest(
     let mut todo = Vec::new();
     let mut hashes = BTreeMap::new();
     for (i, path) in files.iter().enumerate() {
-        match file_hash(path) {
+        match identity::file_identity(path) {
             Err(e) => {
                 reports[i].outcome = Outcome::Failed {
                     error: format!("{}: cannot read the file: {e}", path.display()),
                 };
             }
-            Ok((hash, size)) => match imported_file(store.db(), FILE_KIND, &hash).await? {
-                Some(prev) => {
-                    reports[i].outcome = Outcome::Skipped {
-                        previous_path: prev.path,
-                    };
-                    reports[i].imported_file_id = Some(prev.id);
+            Ok((hash, size)) => {
+                match identity::ingested_before(store.db(), path, &hash, size).await? {
+                    Some(prev) => {
+                        reports[i].outcome = Outcome::Skipped {
+                            previous_path: prev.path,
+                        };
+                        reports[i].imported_file_id = Some(prev.id);
+                    }
+                    None if hashes.values().any(|(h, _)| h == &hash) => {
+                        reports[i].outcome = Outcome::Skipped {
+                            previous_path: "the same file earlier in this run".into(),
+                        };
+                    }
+                    None => {
+                        hashes.insert(i, (hash, size));
+                        todo.push((i, path.clone()));
+                    }
                 }
-                None if hashes.values().any(|(h, _)| h == &hash) => {
-                    reports[i].outcome = Outcome::Skipped {
-                        previous_path: "the same file earlier in this run".into(),
-                    };
-                }
-                None => {
-                    hashes.insert(i, (hash, size));
-                    todo.push((i, path.clone()));
-                }
-            },
+            }
         }
     }
     let mut rx = pipeline::run(todo, Arc::clone(&catalog));

@@ -539,7 +539,7 @@ fn is_unique(e: &StoreError) -> bool {
 }
 
 fn report_hash(report: &FileReport) -> Option<(String, u64)> {
-    capsurvey_store::file_hash(Path::new(&report.path)).ok()
+    crate::identity::file_identity(Path::new(&report.path)).ok()
 }
 
 fn code_report(code: &capsurvey_layout::PageCode) -> CodeReport {

@@ -339,6 +339,40 @@ async fn a_broken_file_is_reported_and_the_rest_goes_on() {
     .await;
 }
 
+/// A database written before files were known by BLAKE3 holds their SHA-256: such a file is
+/// still skipped, while a record of the same size but other bytes does not stand in for it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_recorded_by_its_sha256_before_is_still_skipped() {
+    each_backend(|db| async move {
+        let w = world(&db.store).await;
+        let files = write_replies(&w);
+        let (known, other) = (&files[3], &files[2]);
+        let record = |path: &Path, hash: String| {
+            let size = std::fs::metadata(path).unwrap().len();
+            let (store, path) = (&db.store, path.display().to_string());
+            async move {
+                capsurvey_store::record_imported_file(store.db(), "scan", &path, &hash, size)
+                    .await
+                    .unwrap()
+            }
+        };
+        record(known, capsurvey_store::file_hash(known).unwrap().0).await;
+        // Another file's size with a hash that is not its SHA-256.
+        record(other, "0".repeat(64)).await;
+        let s = run(&db.store, &w, &[known.clone(), other.clone()]).await;
+        let b = db.backend;
+        match &s.files[0].outcome {
+            Outcome::Skipped { previous_path } => {
+                assert_eq!(previous_path, &known.display().to_string(), "{b}")
+            }
+            o => panic!("{b}: {o:?}"),
+        }
+        assert_eq!(s.files[1].outcome, Outcome::Imported, "{b}");
+        db
+    })
+    .await;
+}
+
 /// A second, different fax of the same pages (the facility sent its reply again, filled in
 /// differently): a value that differs from the accepted one is queued as a conflict beside it,
 /// an equal one changes nothing, and no field ever has two accepted answers.
