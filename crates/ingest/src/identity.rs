@@ -2,7 +2,7 @@
 //!
 //! Every file is hashed before any of its pages is read, so that a file ingested before is
 //! skipped at once. A fax folder or a scanner's batch is hundreds of megabytes; SHA-256 runs at
-//! about 200 MB/s on a processor without SHA instructions, which made hashing a sixth of a
+//! about 100–200 MB/s on a processor without SHA instructions, which made hashing a quarter of a
 //! 300-dpi scan's ingest, while BLAKE3 (vector instructions on every x86-64) runs at gigabytes a
 //! second.
 //!

@@ -388,45 +388,105 @@ mod ssse3 {
     #[target_feature(enable = "ssse3")]
     pub(super) unsafe fn pack_row(
         scan: &Scan,
-        (mut u, mut v): (i64, i64),
+        (u, v): (i64, i64),
         (du, dv): (i64, i64),
         ahead: (i64, i64),
         dst: &mut [u8],
     ) {
         // Eight pixels within 16 bytes and at most one row change; else the plain way.
         let fits = du.abs() * 7 < 15 << 16 && dv.abs() * 7 < 1 << 16;
+        let (lo, hi) = if fits {
+            inner_bytes(scan, (u, v), (du, dv), dst.len())
+        } else {
+            (0, 0)
+        };
+        let at = |k: usize| (u + 8 * k as i64 * du, v + 8 * k as i64 * dv);
+        let plain = |k: usize| {
+            let (u, v) = at(k);
+            let on_scan = scan.has(u, v) && scan.has(u + 7 * du, v + 7 * dv);
+            plain_byte(scan, (u, v), (du, dv), on_scan)
+        };
+        for (k, byte) in dst[..lo].iter_mut().enumerate() {
+            *byte = plain(k);
+        }
+        for (k, byte) in dst.iter_mut().enumerate().skip(hi.max(lo)) {
+            *byte = plain(k);
+        }
+        if lo >= hi {
+            return;
+        }
         let (du32, dv32) = (du as i32, dv as i32);
         let (cols, rows) = (offsets(du32), offsets(dv32));
-        for byte in dst.iter_mut() {
-            let (u_end, v_end) = (u + 7 * du, v + 7 * dv);
-            let on_scan = scan.has(u, v) && scan.has(u_end, v_end);
-            // A hint only: it reads nothing and cannot fault, even off the scan.
-            let (ua, va) = ((u + ahead.0) >> 16, (v + ahead.1) >> 16);
-            let i = va.wrapping_mul(scan.width as i64).wrapping_add(ua);
-            _mm_prefetch::<_MM_HINT_T0>(scan.pixels.as_ptr().wrapping_offset(i as isize).cast());
-            // Leftmost scan column and upper row of the eight (steps are negative on a page
-            // upside down).
-            let x = (u.min(u_end) >> 16) as usize;
-            let y = (v.min(v_end) >> 16) as usize;
-            if !(fits && on_scan && x + 16 <= scan.width) {
-                *byte = plain_byte(scan, (u, v), (du, dv), on_scan);
-            } else {
-                // Column of each pixel within the 16 bytes from `x`.
-                let index = whole(u - ((x as i64) << 16), cols);
-                let row_at = |row: usize| &scan.pixels[row * scan.width + x..][..16];
-                let upper = gather(row_at(y), index);
-                *byte = if (v_end >> 16) as usize == y && (v >> 16) as usize == y {
-                    upper
-                } else {
-                    // Pixels on row `y` take its bits, the others the next row's.
-                    let row = whole(v - ((y as i64) << 16), rows);
-                    let on_upper =
-                        _mm_movemask_epi8(_mm_cmpeq_epi8(row, _mm_setzero_si128())) as u8;
-                    (upper & on_upper) | (gather(row_at(y + 1), index) & !on_upper)
-                };
+        // From a byte's first pixel to its leftmost, upper and lower one (steps are negative
+        // on a page upside down).
+        let (left, top, bottom) = ((7 * du).min(0), (7 * dv).min(0), (7 * dv).max(0));
+        let (mut u, mut v) = at(lo);
+        for (k, byte) in dst[lo..hi].iter_mut().enumerate() {
+            // A hint only: it reads nothing and cannot fault, even off the scan. Once for the
+            // four bytes that share about a cache line.
+            if k % 4 == 0 {
+                let (ua, va) = ((u + ahead.0) >> 16, (v + ahead.1) >> 16);
+                let i = va.wrapping_mul(scan.width as i64).wrapping_add(ua);
+                _mm_prefetch::<_MM_HINT_T0>(
+                    scan.pixels.as_ptr().wrapping_offset(i as isize).cast(),
+                );
             }
+            let x = ((u + left) >> 16) as usize;
+            let (y, y_last) = (((v + top) >> 16) as usize, ((v + bottom) >> 16) as usize);
+            // Column of each pixel within the 16 bytes from `x`.
+            let index = whole(u - ((x as i64) << 16), cols);
+            let row_at = |row: usize| &scan.pixels[row * scan.width + x..][..16];
+            let upper = gather(row_at(y), index);
+            *byte = if y_last == y {
+                upper
+            } else {
+                // Pixels on row `y` take its bits, the others the next row's.
+                let row = whole(v - ((y as i64) << 16), rows);
+                let on_upper = _mm_movemask_epi8(_mm_cmpeq_epi8(row, _mm_setzero_si128())) as u8;
+                (upper & on_upper) | (gather(row_at(y + 1), index) & !on_upper)
+            };
             u += 8 * du;
             v += 8 * dv;
+        }
+    }
+
+    /// The bytes `lo..hi` of a row of `len` from (`u`, `v`) whose eight pixels are all on the
+    /// scan, with the 16 bytes from the leftmost on its row: an interval, since each condition
+    /// bounds a position that is linear in the byte's index. The steps must fit the shuffle
+    /// (`7 |du| < 15` and `7 |dv| < 1` pixels), which makes the rightmost pixel and the lower
+    /// row follow.
+    fn inner_bytes(
+        scan: &Scan,
+        (u, v): (i64, i64),
+        (du, dv): (i64, i64),
+        len: usize,
+    ) -> (usize, usize) {
+        let (w, h) = ((scan.width as i64) << 16, (scan.height as i64) << 16);
+        let spans = [
+            // The leftmost pixel's column, 0 ..= width - 16.
+            span(u + (7 * du).min(0), 8 * du, 0, w - (15 << 16)),
+            // The upper and lower pixels' rows.
+            span(v + (7 * dv).min(0), 8 * dv, 0, h),
+            span(v + (7 * dv).max(0), 8 * dv, 0, h),
+        ];
+        let lo = spans.iter().map(|s| s.0).fold(0, i64::max);
+        let hi = spans.iter().map(|s| s.1).fold(len as i64, i64::min);
+        (
+            lo.clamp(0, len as i64) as usize,
+            hi.clamp(0, len as i64) as usize,
+        )
+    }
+
+    /// The indices `k` with `lo <= a + k * d < hi`, as a half-open range (empty when its start
+    /// is not below its end).
+    fn span(a: i64, d: i64, lo: i64, hi: i64) -> (i64, i64) {
+        let floor = |x: i64, d: i64| x.div_euclid(d);
+        let ceil = |x: i64, d: i64| -(-x).div_euclid(d);
+        match d.signum() {
+            0 if lo <= a && a < hi => (i64::MIN, i64::MAX),
+            0 => (0, 0),
+            1 => (ceil(lo - a, d), ceil(hi - a, d)),
+            _ => (floor(a - hi, -d) + 1, floor(a - lo, -d) + 1),
         }
     }
 }
@@ -499,9 +559,10 @@ mod tests {
             seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
             ((seed >> 33) as i64).rem_euclid(2 * range + 1) - range
         };
-        let mut shuffled = [0u8; 9];
-        let mut plain = [0u8; 9];
         for case in 0..20_000 {
+            // Rows long enough to run from off the scan across it and off again.
+            let len = 1 + case % 40;
+            let (mut shuffled, mut plain) = (vec![0u8; len], vec![0u8; len]);
             // Steps up to 2.5 pixels across (the shuffle's limit is about 2.1) and a few
             // degrees of skew; starts from off the scan on one side to off it on the other.
             let step = (next(5 << 15), next(1 << 13));
