@@ -11,7 +11,6 @@
 //! an older record has its exact size, its SHA-256 is computed and looked up too. Files of
 //! other sizes never pay for it.
 
-use std::io::Read as _;
 use std::path::Path;
 
 use capsurvey_store::entity::imported_files;
@@ -25,18 +24,10 @@ const PREFIX: &str = "blake3:";
 /// A scanned file's identity: `blake3:` and the hex hash of its bytes, and its size. The file
 /// is read in pieces, so a large one is never held in memory.
 pub fn file_identity(path: &Path) -> std::io::Result<(String, u64)> {
-    let mut file = std::fs::File::open(path)?;
     let mut hasher = blake3::Hasher::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        hasher.update(&buf[..n]);
-    }
+    let size = capsurvey_store::read_in_pieces(path, |piece| {
+        hasher.update(piece);
+    })?;
     Ok((format!("{PREFIX}{}", hasher.finalize().to_hex()), size))
 }
 

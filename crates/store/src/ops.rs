@@ -25,20 +25,26 @@ pub fn content_hash(bytes: &[u8]) -> String {
 /// SHA-256 of a file in hex (the same value as [`content_hash`] of its bytes) and its size,
 /// read in pieces so that a large file is never held in memory.
 pub fn file_hash(path: &std::path::Path) -> std::io::Result<(String, u64)> {
+    let mut h = Sha256::new();
+    let size = read_in_pieces(path, |piece| h.update(piece))?;
+    Ok((hex::encode(h.finalize()), size))
+}
+
+/// Hands a file's bytes to `each` a megabyte at a time (for hashing a file of any size without
+/// holding it); returns its size.
+pub fn read_in_pieces(path: &std::path::Path, mut each: impl FnMut(&[u8])) -> std::io::Result<u64> {
     use std::io::Read as _;
     let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
     loop {
         let n = f.read(&mut buf)?;
         if n == 0 {
-            break;
+            return Ok(size);
         }
         size += n as u64;
-        h.update(&buf[..n]);
+        each(&buf[..n]);
     }
-    Ok((hex::encode(h.finalize()), size))
 }
 
 /// Appends one row to the audit log.

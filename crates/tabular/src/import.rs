@@ -30,7 +30,6 @@
 //! responses of the survey version are loaded once per file.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -205,28 +204,11 @@ enum Msg {
     Done,
 }
 
-/// SHA-256 of a file in hex, read in pieces (the same value as `capsurvey_store::content_hash`).
-pub fn file_hash(path: &Path) -> std::io::Result<(String, u64)> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut size = 0u64;
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        size += n as u64;
-        h.update(&buf[..n]);
-    }
-    Ok((hex::encode(h.finalize()), size))
-}
-
 fn spawn_parser(path: PathBuf, catalog: Arc<Catalog>, read: ReadOptions) -> mpsc::Receiver<Msg> {
     // Two chunks in the channel plus the wave being parsed: memory per file stays a few MiB.
     let (tx, rx) = mpsc::channel(2);
     std::thread::spawn(move || {
-        let (hash, size) = match file_hash(&path) {
+        let (hash, size) = match capsurvey_store::file_hash(&path) {
             Ok(h) => h,
             Err(e) => {
                 let _ = tx.blocking_send(Msg::Failed(FileError::Io(e)));
