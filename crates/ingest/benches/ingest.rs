@@ -124,11 +124,8 @@ struct RunResult {
     stages: [f64; 6],
 }
 
-/// Runs one case; its folder is returned, to be deleted only after the last case. Deleting a
-/// case's thousands of files would make ext4 search past the freed inodes whenever the next
-/// case creates one (it skips inodes freed in the last minute, five if their table block is
-/// not yet written): profiles of the fine case run soon after other runs showed 7 % of its CPU
-/// there. Runs of the bench one right after another pay it too; leave a few minutes between.
+/// Runs one case; its folder is returned, to be deleted only after the last case, since freed
+/// inodes slow down creating files for a while (see the `sync` before each run).
 async fn case(name: &str, profile: Profile, pages: usize, as_jpeg: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     // Run k ingests into the database of folder run-k; the first is set up here, and its ids
@@ -178,7 +175,7 @@ async fn case(name: &str, profile: Profile, pages: usize, as_jpeg: bool) -> temp
         // Files deleted in the last five minutes (an earlier bench's, a test run's) make ext4
         // step over their inodes whenever a file is created while their inode table block is
         // still dirty in memory, and every page image and crop is a new file: profiles of a
-        // run started soon after another showed a tenth of the ingest's CPU there. Writing
+        // run started soon after another showed about 7 % of the ingest's CPU there. Writing
         // everything out first leaves them clean, which shortens that to five seconds.
         let _ = std::process::Command::new("sync").status();
         // The ingest runs in a process of its own, so that its peak memory is its own.
