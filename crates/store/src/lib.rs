@@ -15,10 +15,11 @@ mod migration;
 pub mod ops;
 pub mod pages;
 pub mod review;
+mod sqlite;
 pub mod testing;
 pub mod users;
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
 use sea_orm_migration::MigratorTrait;
 
 pub use answers::*;
@@ -144,9 +145,12 @@ impl Store {
     pub async fn open_with(mut opts: ConnectOptions) -> Result<Store> {
         let url = opts.get_url().to_owned();
         opts.sqlx_logging(false);
-        if url.starts_with("sqlite:") && url.contains(":memory:") {
-            // Each pooled connection would get its own empty in-memory database.
-            opts.max_connections(1);
+        if url.starts_with("sqlite:") {
+            sqlite::configure(&mut opts);
+            if url.contains(":memory:") {
+                // Each pooled connection would get its own empty in-memory database.
+                opts.max_connections(1);
+            }
         }
         let db = Database::connect(opts)
             .await
@@ -154,14 +158,6 @@ impl Store {
                 url: redact(&url),
                 source,
             })?;
-        if db.get_database_backend() == DbBackend::Sqlite {
-            // WAL lets the review server read while an import writes; the busy timeout makes the
-            // second writer wait instead of failing.
-            db.execute_unprepared(
-                "PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA foreign_keys=ON;",
-            )
-            .await?;
-        }
         Migrator::up(&db, None).await?;
         Ok(Store { db })
     }

@@ -122,3 +122,74 @@ fn database_urls() {
     assert_eq!(database_url("sqlite:x.db"), "sqlite://x.db?mode=rwc");
     assert_eq!(database_url("postgres://u@h/db"), "postgres://u@h/db");
 }
+
+/// A transaction SQLite ended by itself (an I/O error, a full disk, `RAISE(ROLLBACK)`) leaves
+/// sqlx counting it open; without the pool's check the connection's later transactions became
+/// savepoints inside one that never committed: reported stored, lost when the connection closed.
+#[tokio::test]
+async fn a_transaction_sqlite_rolled_back_itself_does_not_swallow_later_commits() {
+    use capsurvey_store::sea_orm::{ConnectOptions, ConnectionTrait, TransactionTrait};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.db").display().to_string();
+    let mut opts = ConnectOptions::new(database_url(&path));
+    // One connection, so that every transaction gets the one the failures went through (unless
+    // the pool closes it).
+    opts.max_connections(1);
+    let store = Store::open_with(opts).await.unwrap();
+    let db = store.db();
+    db.execute_unprepared(
+        "CREATE TABLE t (x INTEGER);
+         CREATE TRIGGER whole BEFORE INSERT ON t WHEN NEW.x = -1
+             BEGIN SELECT RAISE(ROLLBACK, 'the whole transaction'); END;
+         CREATE TRIGGER statement BEFORE INSERT ON t WHEN NEW.x = -2
+             BEGIN SELECT RAISE(ABORT, 'this statement only'); END;",
+    )
+    .await
+    .unwrap();
+
+    // SQLite ends this transaction itself; the rollback that follows finds none.
+    let txn = db.begin().await.unwrap();
+    txn.execute_unprepared("INSERT INTO t VALUES (1)")
+        .await
+        .unwrap();
+    assert!(
+        txn.execute_unprepared("INSERT INTO t VALUES (-1)")
+            .await
+            .is_err()
+    );
+    let _ = txn.rollback().await;
+    // A failed statement in the next transaction, rolled back.
+    let txn = db.begin().await.unwrap();
+    txn.execute_unprepared("INSERT INTO t VALUES (2)")
+        .await
+        .unwrap();
+    assert!(
+        txn.execute_unprepared("INSERT INTO t VALUES (-2)")
+            .await
+            .is_err()
+    );
+    txn.rollback().await.unwrap();
+    // Then one that succeeds, and another.
+    for x in [3, 4] {
+        let txn = db.begin().await.unwrap();
+        txn.execute_unprepared(&format!("INSERT INTO t VALUES ({x})"))
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+    }
+    drop(store);
+
+    let fresh = Store::open(&path).await.unwrap();
+    let rows: Vec<i64> = fresh
+        .db()
+        .query_all_raw(capsurvey_store::sea_orm::Statement::from_string(
+            fresh.backend(),
+            "SELECT x FROM t ORDER BY x",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get_by_index(0).unwrap())
+        .collect();
+    assert_eq!(rows, [3, 4], "what a second connection finds committed");
+}
