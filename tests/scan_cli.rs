@@ -140,6 +140,99 @@ async fn ingest_twice_report_missing_and_status() {
     .await;
 }
 
+/// Staff back the database up by copying `capsurvey.db`: once a command has ended, the file
+/// alone must hold everything, with no write-ahead log left beside it holding the latest writes.
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_command_the_database_file_alone_holds_everything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let db = cwd.join("capsurvey.db");
+    let spec = db.to_str().unwrap();
+    let roster = repo().join("fixtures/roster/03-1_dental_facility_info_20260601.csv");
+    ok(&capsurvey(
+        spec,
+        cwd,
+        &["roster", "import", roster.to_str().unwrap()],
+    ));
+    let campaign = repo().join("fixtures/campaign.toml");
+    let forms = [
+        "forms",
+        "generate",
+        "--survey",
+        "dental",
+        "--campaign",
+        campaign.to_str().unwrap(),
+        "--out",
+        "forms",
+    ];
+    ok(&capsurvey(spec, cwd, &forms));
+    for leftover in ["capsurvey.db-wal", "capsurvey.db-shm"] {
+        assert!(!cwd.join(leftover).exists(), "{leftover} left behind");
+    }
+    let copy = cwd.join("backup");
+    std::fs::create_dir(&copy).unwrap();
+    std::fs::copy(&db, copy.join("capsurvey.db")).unwrap();
+    let store = capsurvey_store::Store::open(copy.join("capsurvey.db").to_str().unwrap())
+        .await
+        .unwrap();
+    let versions = capsurvey_store::survey_versions(store.db()).await.unwrap();
+    let mailings = capsurvey_store::mailings_of(store.db(), versions[0].id)
+        .await
+        .unwrap();
+    assert_eq!(mailings.len(), 36, "the copy's mailings");
+}
+
+/// The review server run as a service is stopped with SIGTERM: it ends cleanly (exit 0) and
+/// closes the database like any other command.
+#[test]
+fn the_review_server_stops_cleanly_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cwd = tmp.path();
+    let spec = cwd.join("capsurvey.db").display().to_string();
+    // A command first, so that the database exists with its schema when the server opens it.
+    ok(&capsurvey(&spec, cwd, &["status"]));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let bind = format!("127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_capsurvey"))
+        .current_dir(cwd)
+        .env_remove("CAPSURVEY_DB")
+        .env_remove("CAPSURVEY_DATA")
+        .args(["--db", &spec, "review", "serve", "--bind", &bind])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(&bind).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SAFETY: kill only sends a signal to the child started above.
+    assert_eq!(unsafe { libc::kill(server.id() as i32, libc::SIGTERM) }, 0);
+    let stopped = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        if stopped.elapsed() > std::time::Duration::from_secs(30) {
+            server.kill().ok();
+            panic!("the server did not stop on SIGTERM");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    assert!(
+        !cwd.join("capsurvey.db-wal").exists(),
+        "write-ahead log left behind"
+    );
+}
+
 /// The calibration page as a fax machine would see it: rendered by pdftoppm at 204 × 196 dpi.
 fn rendered_calibration(dir: &Path, render_dpi: u32) -> PageImage {
     let pdf = dir.join("calibration.pdf");

@@ -100,9 +100,27 @@ pub struct Ctx {
     pub actor: String,
     /// The --data folder, if given.
     pub data: Option<std::path::PathBuf>,
+    /// The database, opened by the first command that needs it and closed by [`Ctx::close`].
+    store: tokio::sync::OnceCell<capsurvey_store::Store>,
 }
 
 impl Ctx {
+    /// A context whose database is opened when a command first needs it.
+    pub fn new(
+        db_spec: String,
+        surveys_dir: std::path::PathBuf,
+        actor: String,
+        data: Option<std::path::PathBuf>,
+    ) -> Ctx {
+        Ctx {
+            db_spec,
+            surveys_dir,
+            actor,
+            data,
+            store: tokio::sync::OnceCell::new(),
+        }
+    }
+
     /// Where page images and crops are kept: --data, else `capsurvey-data` beside an SQLite
     /// database file, else `capsurvey-data` in the working directory.
     pub fn data_dir(&self) -> std::path::PathBuf {
@@ -121,13 +139,31 @@ impl Ctx {
         }
     }
 
-    /// Opens (and migrates) the database.
+    /// The database, opened (and migrated) on first use.
     pub async fn store(&self) -> Result<capsurvey_store::Store> {
-        capsurvey_store::Store::open(&self.db_spec)
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!("{e}\n  hint: --db takes a file path or postgres://user@host/db")
+        self.store
+            .get_or_try_init(|| async {
+                capsurvey_store::Store::open(&self.db_spec)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!(
+                            "{e}\n  hint: --db takes a file path or postgres://user@host/db"
+                        )
+                    })
             })
+            .await
+            .cloned()
+    }
+
+    /// Closes the database if a command opened it, so that SQLite folds its write-ahead log
+    /// into the database file and removes it: the `.db` file alone then holds everything, as
+    /// someone copying it for a backup expects.
+    pub async fn close(&self) {
+        if let Some(store) = self.store.get()
+            && let Err(e) = store.clone().close().await
+        {
+            tracing::warn!("closing the database: {e}");
+        }
     }
 }
 
@@ -172,17 +208,17 @@ fn main() -> std::process::ExitCode {
         .clone()
         .or_else(|| std::env::var("USER").ok())
         .unwrap_or_else(|| "cli".to_owned());
-    let ctx = Ctx {
-        db_spec: cli.db.clone(),
-        surveys_dir: cli.surveys.clone(),
-        actor,
-        data: cli.data.clone(),
-    };
+    let ctx = Ctx::new(cli.db.clone(), cli.surveys.clone(), actor, cli.data.clone());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
-    match runtime.block_on(dispatch(&ctx, cli.command)) {
+    let result = runtime.block_on(async {
+        let result = dispatch(&ctx, cli.command).await;
+        ctx.close().await;
+        result
+    });
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -246,12 +246,11 @@ pub const PROTECTED_ROUTES: &[(&str, &str)] = &[
     ("POST", "/users/{id}/password"),
 ];
 
-/// Serves the site on an already bound listener until the process is stopped.
+/// Serves the site on an already bound listener until Ctrl-C or, on Unix, SIGTERM (how a
+/// service manager stops it); requests under way are finished first.
 pub async fn serve_on(listener: tokio::net::TcpListener, app: App) -> Result<()> {
     axum::serve(listener, router(app))
-        .with_graceful_shutdown(async {
-            tokio::signal::ctrl_c().await.ok();
-        })
+        .with_graceful_shutdown(stop_requested())
         .await
         .map_err(|source| ReviewError::Io {
             context: "review server".into(),
@@ -259,7 +258,23 @@ pub async fn serve_on(listener: tokio::net::TcpListener, app: App) -> Result<()>
         })
 }
 
-/// Binds `config.bind` and serves the site until Ctrl-C.
+/// Resolves when the process is asked to stop: Ctrl-C (SIGINT), or SIGTERM on Unix.
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    tokio::signal::ctrl_c().await.ok();
+}
+
+/// Binds `config.bind` and serves the site until Ctrl-C or SIGTERM.
 pub async fn serve(store: Store, config: Config) -> Result<()> {
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await

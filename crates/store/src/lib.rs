@@ -167,6 +167,12 @@ impl Store {
         &self.db
     }
 
+    /// Closes every connection. On SQLite the last one to close folds the write-ahead log into
+    /// the database file and deletes it.
+    pub async fn close(self) -> Result<()> {
+        Ok(self.db.close().await?)
+    }
+
     /// Which database engine this is.
     pub fn backend(&self) -> DbBackend {
         self.db.get_database_backend()

@@ -74,12 +74,12 @@ pub async fn run(parent: &Ctx, args: DemoArgs) -> Result<ExitCode> {
     }
     let db_s = db.display().to_string();
     let out = args.out.display().to_string();
-    let ctx = Ctx {
-        db_spec: db_s.clone(),
-        surveys_dir: parent.surveys_dir.clone(),
-        actor: parent.actor.clone(),
-        data: Some(args.out.join("data")),
-    };
+    let ctx = Ctx::new(
+        db_s.clone(),
+        parent.surveys_dir.clone(),
+        parent.actor.clone(),
+        Some(args.out.join("data")),
+    );
     let campaign = fx.join("campaign.toml").display().to_string();
     let surveys = ["dental", "homecare-clinic", "visiting-nurse"];
 
@@ -215,6 +215,7 @@ pub async fn run(parent: &Ctx, args: DemoArgs) -> Result<ExitCode> {
             }
         }
     }
+    ctx.close().await;
     println!(
         "\nDone in {:.1} s. Everything is in {out}/:",
         started.elapsed().as_secs_f64()

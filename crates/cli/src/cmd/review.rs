@@ -12,7 +12,7 @@ use crate::Ctx;
 /// Review site commands.
 #[derive(Subcommand, Debug)]
 pub enum ReviewCmd {
-    /// Serve the review site (queue, responses, accuracy, accounts) until Ctrl-C.
+    /// Serve the review site (queue, responses, accuracy, accounts) until Ctrl-C or SIGTERM.
     ///
     /// Staff log in with accounts made by `capsurvey user add`. The site listens on this machine
     /// only unless --bind says otherwise; to serve other machines, put it behind an HTTPS reverse
@@ -60,7 +60,7 @@ pub async fn run(ctx: &Ctx, cmd: ReviewCmd) -> Result<ExitCode> {
             config.secure_cookies = secure_cookies;
             config.session_hours = session_hours.max(1);
             eprintln!(
-                "review site: http://{bind}/  (data: {}; Ctrl-C stops)",
+                "review site: http://{bind}/  (data: {}; Ctrl-C stops it)",
                 data.display()
             );
             capsurvey_review::serve(store, config).await?;
