@@ -4,8 +4,7 @@
 //! `cargo bench -p capsurvey-ingest --bench ingest` (PAGES=n to change the TIFF's page count,
 //! JPEG_PAGES=n for the JPEG files, CASES=standard,fine,jpeg to run only some, RUNS=n for the
 //! runs of each case: 3, and the best and the median are reported, because a shared machine's
-//! speed swings by a third from one run to the next). The machine's pace (a fixed loop on one
-//! core) is printed before and after, so figures from a slow hour are seen as such.
+//! speed swings by a third from one run to the next).
 //! The replies are simulated by capsurvey-faxsim from the dental survey's real layout: ticks,
 //! crosses, circles, handwriting in the number and text fields, fax degradation.
 
@@ -20,10 +19,6 @@ use capsurvey_ingest::{IngestOptions, ingest};
 use capsurvey_store::entity::facilities;
 use capsurvey_store::sea_orm::{ActiveModelTrait, Set};
 use capsurvey_store::{Store, create_mailings, register_survey};
-
-/// [`machine_pace_ms`] on this 2-core machine when nothing else used it (2026-11-22, when a
-/// Python loop of ten million additions took 0.63–0.68 s).
-const QUIET_PACE_MS: u32 = 164;
 
 /// Peak resident memory of this process, MiB.
 fn peak_mib() -> f64 {
@@ -262,21 +257,6 @@ async fn child(dir: &Path, files: Vec<PathBuf>) {
     println!("{r}");
 }
 
-/// Milliseconds a fixed chain of dependent integer steps takes on one core: how fast the machine
-/// is at the moment, to read the figures by (a shared virtual machine's speed moves by a factor of
-/// two within an hour; the CPU time per page moves with it).
-fn machine_pace_ms() -> f64 {
-    let t = Instant::now();
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    for _ in 0..100_000_000 {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-    }
-    std::hint::black_box(x);
-    t.elapsed().as_secs_f64() * 1e3
-}
-
 fn main() {
     let pages: usize = std::env::var("PAGES")
         .ok()
@@ -292,14 +272,6 @@ fn main() {
         return;
     }
     println!("threads: {}", rayon::current_num_threads());
-    let pace = |when: &str| {
-        println!(
-            "machine pace {when}: {:.0} ms for a fixed loop on one core ({QUIET_PACE_MS} ms on this \
-             machine when quiet; more means slower, and the figures below drop with it)",
-            machine_pace_ms()
-        )
-    };
-    pace("at the start");
     // CASES=standard,fine,jpeg picks some (to profile one, say).
     let cases = std::env::var("CASES").unwrap_or_else(|_| "standard,fine,jpeg".into());
     let wanted = |c: &str| cases.split(',').any(|w| w.trim() == c);
@@ -319,5 +291,4 @@ fn main() {
             done.push(case("300 dpi grey JPEG", Profile::Scan300Grey, jpegs, true).await);
         }
     });
-    pace("at the end");
 }
