@@ -694,16 +694,21 @@ async fn scan_ingest_on_a_disk_that_fills_up(fill: Fill) {
     close(store).await;
 }
 
-/// Opens the SQLite database `spec` with its write-ahead log back to nothing (the command before
-/// may or may not have checkpointed it on exit), so that the log holds what the run adds.
+/// Opens the SQLite database `spec` with its write-ahead log back to nothing (see [`empty_log`]).
 async fn open_with_empty_log(spec: &str) -> Store {
     let store = open(spec).await;
+    empty_log(&store).await;
+    store
+}
+
+/// Folds SQLite's write-ahead log into the database and truncates it, so that what the log holds
+/// afterwards is what the next run adds.
+async fn empty_log(store: &Store) {
     store
         .db()
         .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
         .await
         .unwrap();
-    store
 }
 
 /// The size of a disk with room for about half of what a run wrote into `roomy` (`before` and
@@ -793,12 +798,7 @@ async fn csv_import_on_a_full_disk(fill: Fill) {
     let setup = |spec: String| async move {
         let store = open(&spec).await;
         insert_csv_facilities(store.db(), ROWS).await;
-        // The write-ahead log back to nothing, so that what the import needs is what it adds.
-        store
-            .db()
-            .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
-            .await
-            .unwrap();
+        empty_log(&store).await;
         store
     };
     let args = [

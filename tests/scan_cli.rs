@@ -40,32 +40,37 @@ fn ok(out: &Output) -> String {
     t
 }
 
+/// The dental roster imported and its forms generated (into `cwd/forms`), through the CLI.
+fn roster_and_forms(spec: &str, cwd: &Path) {
+    let roster = repo().join("fixtures/roster/03-1_dental_facility_info_20260601.csv");
+    ok(&capsurvey(
+        spec,
+        cwd,
+        &["roster", "import", roster.to_str().unwrap()],
+    ));
+    let campaign = repo().join("fixtures/campaign.toml");
+    ok(&capsurvey(
+        spec,
+        cwd,
+        &[
+            "forms",
+            "generate",
+            "--survey",
+            "dental",
+            "--campaign",
+            campaign.to_str().unwrap(),
+            "--out",
+            "forms",
+        ],
+    ));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn ingest_twice_report_missing_and_status() {
     each_backend(|db| async move {
         let tmp = tempfile::tempdir().unwrap();
         let cwd = tmp.path();
-        let roster = repo().join("fixtures/roster/03-1_dental_facility_info_20260601.csv");
-        ok(&capsurvey(
-            &db.spec,
-            cwd,
-            &["roster", "import", roster.to_str().unwrap()],
-        ));
-        let campaign = repo().join("fixtures/campaign.toml");
-        ok(&capsurvey(
-            &db.spec,
-            cwd,
-            &[
-                "forms",
-                "generate",
-                "--survey",
-                "dental",
-                "--campaign",
-                campaign.to_str().unwrap(),
-                "--out",
-                "forms",
-            ],
-        ));
+        roster_and_forms(&db.spec, cwd);
         // Replies to the first four mailings, from the definition and mailings stored.
         let versions = capsurvey_store::survey_versions(db.store.db())
             .await
@@ -148,24 +153,7 @@ async fn after_a_command_the_database_file_alone_holds_everything() {
     let cwd = tmp.path();
     let db = cwd.join("capsurvey.db");
     let spec = db.to_str().unwrap();
-    let roster = repo().join("fixtures/roster/03-1_dental_facility_info_20260601.csv");
-    ok(&capsurvey(
-        spec,
-        cwd,
-        &["roster", "import", roster.to_str().unwrap()],
-    ));
-    let campaign = repo().join("fixtures/campaign.toml");
-    let forms = [
-        "forms",
-        "generate",
-        "--survey",
-        "dental",
-        "--campaign",
-        campaign.to_str().unwrap(),
-        "--out",
-        "forms",
-    ];
-    ok(&capsurvey(spec, cwd, &forms));
+    roster_and_forms(spec, cwd);
     for leftover in ["capsurvey.db-wal", "capsurvey.db-shm"] {
         assert!(!cwd.join(leftover).exists(), "{leftover} left behind");
     }
