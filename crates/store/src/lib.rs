@@ -146,11 +146,8 @@ impl Store {
         let url = opts.get_url().to_owned();
         opts.sqlx_logging(false);
         if url.starts_with("sqlite:") {
-            sqlite::configure(&mut opts);
-            if url.contains(":memory:") {
-                // Each pooled connection would get its own empty in-memory database.
-                opts.max_connections(1);
-            }
+            // An in-memory database gets one connection: each pooled one would have its own.
+            sqlite::configure(&mut opts, url.contains(":memory:"));
         }
         let db = Database::connect(opts)
             .await

@@ -22,12 +22,18 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Sets WAL (the review server reads while an import writes) and the busy timeout (the second
 /// writer waits instead of failing) on every connection, and the release check described above.
-pub(crate) fn configure(opts: &mut ConnectOptions) {
+/// An in-memory database lives in its one connection, so there the check is left out: closing
+/// that connection would lose everything.
+pub(crate) fn configure(opts: &mut ConnectOptions, in_memory: bool) {
     opts.map_sqlx_sqlite_opts(|o| {
         o.journal_mode(SqliteJournalMode::Wal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true)
     });
+    if in_memory {
+        opts.max_connections(1);
+        return;
+    }
     opts.map_sqlx_sqlite_pool_opts(|pool| {
         pool.after_release(|conn, _: PoolConnectionMetadata| {
             Box::pin(async move {
